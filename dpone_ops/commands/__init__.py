@@ -1,0 +1,1 @@
+"""Argparse registration and thin handlers, one module per group of commands."""

@@ -1,0 +1,30 @@
+"""Strict pydantic contracts, one model per artifact kind.
+
+Importing this package registers every kind in :data:`KINDS` (a model registers itself
+when its class is created), so each module below must be imported here.
+"""
+
+from __future__ import annotations
+
+from dpone_ops.models import pack as pack
+from dpone_ops.models.base import KINDS, Artifact, Producer, Stamp, StrictModel
+from dpone_ops.models.status import ArtifactStatus
+
+# Conventional slot names (contract-reference §1) and the kind each slot demands.
+SLOT_KINDS: dict[str, str] = {
+    "service_markers": "service_markers",
+    "certification_pack": "connector_certification_pack",
+    "performance_certification": "performance_certification",
+    "live_state_reconciliation": "live_state_reconciliation",
+    "pre_release_checklist": "pre_release_checklist",
+    "evidence_chain": "evidence_chain_index",
+    "state": "state_evidence",
+    "reconciliation": "reconciliation_evidence",
+    "certification_report": "certification_report",
+    "performance_metrics": "performance_metrics",
+    "run_manifest": "run_manifest",
+    "plan": "live_certification_plan",
+    "vendor_live": "service_markers",
+}
+
+__all__ = ["KINDS", "SLOT_KINDS", "Artifact", "ArtifactStatus", "Producer", "Stamp", "StrictModel"]

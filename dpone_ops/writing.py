@@ -1,0 +1,175 @@
+"""Canonical JSON, atomic files and escaped Markdown (SPEC §3.2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from dpone_ops.errors import InputError, UsageError
+
+OutputFormat = Literal["json", "markdown"]
+_FORMAT_ALIASES: dict[str, OutputFormat] = {"json": "json", "markdown": "markdown", "md": "markdown"}
+
+
+def parse_format(value: str) -> OutputFormat:
+    """``json`` | ``markdown`` (``md`` accepted)."""
+    try:
+        return _FORMAT_ALIASES[value.strip().lower()]
+    except KeyError:
+        raise UsageError(f"--format must be json or markdown (md), got {value!r}") from None
+
+
+def canonical_json(data: Any) -> str:
+    """Sorted keys, 2-space indent, UTF-8 text, trailing newline, no NaN/Infinity."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def canonical_bytes(data: Any) -> bytes:
+    return canonical_json(data).encode("utf-8")
+
+
+def compact_canonical_bytes(data: Any) -> bytes:
+    """Canonical JSON without whitespace: the form that gets hashed."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    text = json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return text.encode("utf-8")
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write via a temp file in the same directory, fsync, then ``os.replace``.
+
+    A reader sees the old file or the new one, never a torn one; a crash leaves the
+    previous file or none.
+    """
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(f"cannot write into {directory}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename durable; not every platform lets a directory be opened.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write_bytes(path, canonical_bytes(data))
+
+
+_MD_ESCAPES = {
+    "\\": "\\\\",
+    "|": "\\|",
+    "`": "\\`",
+    "*": "\\*",
+    "_": "\\_",
+    "[": "\\[",
+    "]": "\\]",
+    "<": "&lt;",
+    ">": "&gt;",
+    "&": "&amp;",
+    "#": "\\#",
+}
+
+
+def md_escape(value: object) -> str:
+    """Make any text safe inside a Markdown table cell or bullet: one line, no markup."""
+    text = "" if value is None else str(value)
+    text = " ".join(text.splitlines()) if ("\n" in text or "\r" in text) else text
+    return "".join(_MD_ESCAPES.get(ch, ch) for ch in text)
+
+
+def md_code(value: object) -> str:
+    """Inline code that cannot be broken out of (backticks become plain escaped text)."""
+    text = "" if value is None else str(value)
+    if "`" in text or "\n" in text or "|" in text:
+        return md_escape(text)
+    return f"`{text}`"
+
+
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    lines = [
+        "| " + " | ".join(md_escape(h) for h in headers) + " |",
+        "|" + "|".join("---" for _ in headers) + "|",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(md_escape(cell) for cell in row) + " |")
+    return lines
+
+
+def md_bool(value: bool | None) -> str:
+    return "n/a" if value is None else ("yes" if value else "no")
+
+
+def md_blockers(blockers: Sequence[str]) -> list[str]:
+    lines = ["## Blockers", ""]
+    lines.extend(f"- `{code}`" if code.isascii() else f"- {md_escape(code)}" for code in blockers)
+    if not blockers:
+        lines.append("- none")
+    return lines
+
+
+def md_document(title: str, sections: Iterable[Sequence[str]]) -> str:
+    """Join a title and sections into one document with a trailing newline."""
+    parts = [f"# {md_escape(title)}"]
+    for section in sections:
+        parts.append("\n".join(section))
+    return "\n\n".join(parts) + "\n"
+
+
+def emit_report(
+    *,
+    report: BaseModel,
+    markdown: str,
+    output_dir: Path,
+    name: str,
+    fmt: OutputFormat,
+) -> tuple[Path, Path]:
+    """Write ``<name>.json`` and ``<name>.md`` and print the requested format."""
+    json_text = canonical_json(report)
+    json_path = output_dir / f"{name}.json"
+    md_path = output_dir / f"{name}.md"
+    atomic_write_text(json_path, json_text)
+    atomic_write_text(md_path, markdown)
+    sys.stdout.write(json_text if fmt == "json" else markdown)
+    sys.stdout.flush()
+    return json_path, md_path

@@ -1,0 +1,3 @@
+"""pytest11 entry point of pytest-dpone."""
+
+from __future__ import annotations
