@@ -107,6 +107,9 @@ class Artifact(StrictModel):
         ``UNVERIFIED`` when it is incomplete or nothing was executed, else ``FAIL``.
         """
         codes = set(blockers)
+        if "complete" in cls.model_fields:
+            # Models that record completeness carry the same flag that shaped the verdict.
+            fields["complete"] = complete
         if not complete:
             codes.add(f"{cls.KIND}.incomplete")
         ordered = sorted(codes)
