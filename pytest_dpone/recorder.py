@@ -115,8 +115,8 @@ def _phase_status(report: pytest.TestReport) -> str | None:
 class _Pending:
     """A test between its first report and ``logfinish``."""
 
-    __slots__ = ("attempts", "duration", "facts", "marks", "reason", "rerun", "status",
-                 "text", "worker")
+    __slots__ = ("again", "attempts", "duration", "facts", "marks", "reason", "rerun",
+                 "status", "text", "worker")
 
     def __init__(self) -> None:
         self.status: str | None = None
@@ -127,6 +127,7 @@ class _Pending:
         self.facts: dict[str, Any] = {}
         self.attempts: list[dict[str, Any]] = []
         self.rerun = 0
+        self.again = False  # the last attempt asked for a rerun; logfinish is not the end
         self.worker: str | None = None
 
 
@@ -207,10 +208,12 @@ class Recorder:
             if self.journal is not None:
                 self.journal.collection(collection)
 
+    @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         if self.selected is None:
             self.selected = len(ids)
 
+    @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         output = getattr(node, "workeroutput", None) or {}
         collection = output.get("dpone_collection")
@@ -240,6 +243,7 @@ class Recorder:
                                      "duration_ms": round(pending.duration * 1000, 3),
                                      "longrepr": _failure_text(report)})
             pending.rerun += 1
+            pending.again = True
             pending.status = None
             pending.duration = 0.0
             return
@@ -261,6 +265,10 @@ class Recorder:
             pending.text = _failure_text(report)
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        pending = self.pending.get(nodeid)
+        if pending is not None and pending.again:
+            pending.again = False  # pytest-rerunfailures logs a finish per attempt
+            return
         self._finish(nodeid)
 
     def _finish(self, nodeid: str) -> None:
