@@ -5,8 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from pytest_dpone.recorder import redact_argv
 from _plugin_support import COMMIT, XDIST_MODES, load_evidence, normalized, run
+
+from pytest_dpone.recorder import redact_argv
 
 SERVICE_SUITE = """
 import pytest
@@ -50,8 +51,10 @@ def test_multi_service_marks_are_tallied_per_service(
     assert markers.services["postgres"].tests == 2
     assert markers.services["postgres"].passed == 2
     assert markers.services["kafka"].passed == 1
-    assert markers.services["postgres"].passed_gate and markers.services["kafka"].passed_gate
-    assert markers.services["minio"].skipped == 1 and not markers.services["minio"].required
+    assert markers.services["postgres"].passed_gate
+    assert markers.services["kafka"].passed_gate
+    assert markers.services["minio"].skipped == 1
+    assert not markers.services["minio"].required
     assert markers.totals.tests == 4  # service-marked tests only
     assert markers.totals.failures == 1
     assert markers.cases[0].node_id == "test_services.py::test_clickhouse_fails"
@@ -237,7 +240,8 @@ def test_benchmark_results_feed_performance_metrics(pytester: pytest.Pytester) -
     perf = load_evidence(pytester.path / "evidence")["performance_metrics"]
     bench = [s for s in perf.samples if s.source == "benchmark"]
     assert {s.name for s in bench} == {"duration_seconds", "throughput_rows_per_second"}
-    assert bench[0].stats is not None and bench[0].stats.rounds >= 3
+    assert bench[0].stats is not None
+    assert bench[0].stats.rounds >= 3
     assert bench[0].extra_info == {"rows": 500}
     throughput = next(s for s in bench if s.name == "throughput_rows_per_second")
     assert throughput.value == pytest.approx(500 / bench[0].stats.mean)
@@ -271,7 +275,8 @@ def test_run_manifest_totals_match_junit_xml(pytester: pytest.Pytester) -> None:
     assert totals.skipped + totals.xfailed == int(suite.get("skipped", -1))
     assert (totals.xfailed, totals.xpassed, totals.deselected) == (1, 1, 1)
     assert (manifest.collected, manifest.deselected) == (7, 1)
-    assert manifest.exit_status == 1 and not manifest.passed
+    assert manifest.exit_status == 1
+    assert not manifest.passed
     assert {e.name for e in manifest.artifacts} == {
         "service_markers", "state_evidence", "reconciliation_evidence", "performance_metrics",
         "certification_report", "evidence_journal"}
@@ -283,7 +288,8 @@ def test_green_session_writes_a_passed_manifest_and_a_summary_line(
     pytester.makepyfile(test_ok="def test_ok(): pass")
     result = run(pytester, "--dpone-release=v1.2.3", "-k", "ok")
     manifest = load_evidence(pytester.path / "evidence")["run_manifest"]
-    assert manifest.passed and manifest.exit_status == 0
+    assert manifest.passed
+    assert manifest.exit_status == 0
     assert manifest.release == "v1.2.3"
     assert manifest.argv[manifest.argv.index("-k") + 1] == "ok"
     result.stdout.fnmatch_lines([
@@ -307,7 +313,8 @@ def test_reruns_keep_every_attempt(pytester: pytest.Pytester) -> None:
     run(pytester, "-p", "no:xdist", "--reruns=2")
     evidence = load_evidence(pytester.path / "evidence")
     case = evidence["service_markers"].cases[0]
-    assert case.status == "passed" and case.retried
+    assert case.status == "passed"
+    assert case.retried
     assert [a.status for a in case.attempts] == ["failed", "passed"]
     assert evidence["run_manifest"].totals.rerun == 1
 

@@ -65,8 +65,10 @@ def test_exitfirst_session_writes_incomplete_artifacts(pytester: pytest.Pytester
     evidence = assert_incomplete(pytester.path / "evidence")
     manifest = evidence["run_manifest"]
     assert isinstance(manifest, RunManifest)
-    assert manifest.interrupted and manifest.exit_status == 1
-    assert manifest.totals.tests == 1 and manifest.collected == 2
+    assert manifest.interrupted
+    assert manifest.exit_status == 1
+    assert manifest.totals.tests == 1
+    assert manifest.collected == 2
 
 
 def test_crashed_xdist_worker_is_an_error_case(pytester: pytest.Pytester) -> None:
@@ -86,7 +88,10 @@ def test_crashed_xdist_worker_is_an_error_case(pytester: pytest.Pytester) -> Non
     evidence = load_evidence(pytester.path / "evidence")
     markers = evidence["service_markers"]
     statuses = {c.node_id: c.status for c in markers.cases}
-    assert statuses == {"test_crash.py::test_crashes": "error", "test_crash.py::test_fine": "passed"}
+    assert statuses == {
+        "test_crash.py::test_crashes": "error",
+        "test_crash.py::test_fine": "passed",
+    }
     assert "service.postgres.failed" in markers.blockers
     assert evidence["run_manifest"].totals.errors == 1
     assert not evidence["run_manifest"].passed
@@ -134,7 +139,8 @@ def test_sigkill_leaves_a_journal_that_recover_evidence_rebuilds(
     evidence = assert_incomplete(directory)
     manifest = evidence["run_manifest"]
     assert isinstance(manifest, RunManifest)
-    assert manifest.exit_status is None and manifest.interrupted
+    assert manifest.exit_status is None
+    assert manifest.interrupted
     assert manifest.commit_sha == COMMIT
     assert evidence["service_markers"].totals.passed == 1
     assert '"evidence_recovery"' in capsys.readouterr().out
@@ -164,4 +170,5 @@ def test_benchmark_regression_exit_gives_a_red_manifest(
     assert proc.returncode == 1, proc.stdout.decode()[-2000:]
     manifest = load_evidence(pytester.path / "evidence")["run_manifest"]
     assert manifest.exit_status == 1
-    assert not manifest.passed and "run_manifest.exit_nonzero" in manifest.blockers
+    assert not manifest.passed
+    assert "run_manifest.exit_nonzero" in manifest.blockers
