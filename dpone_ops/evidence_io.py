@@ -33,7 +33,7 @@ from dpone_ops.evidence_build import (
 )
 from dpone_ops.models.base import Artifact, Stamp, StrictModel
 from dpone_ops.models.evidence import Attempt, CaseStatus, ManifestEntry
-from dpone_ops.writing import canonical_bytes, write_json
+from dpone_ops.writing import atomic_write_bytes, canonical_bytes, write_json
 
 JOURNAL_FORMAT = "dpone.evidence_journal.v1"
 FOOTER_FIELDS = ("finished_at", "duration_seconds", "exit_status", "interrupted", "complete")
@@ -144,7 +144,7 @@ def write_evidence(
     for kind, model in artifacts.items():
         path = out_dir / ARTIFACT_FILES[kind]
         payload = canonical_bytes(model)
-        write_json(path, model)
+        atomic_write_bytes(path, payload)
         entries.append(ManifestEntry(
             name=kind, file=path.name, sha256=hashlib.sha256(payload).hexdigest(),
             size_bytes=len(payload),

@@ -14,8 +14,7 @@ from dpone_ops.evidence_io import header_line
 
 
 def _line(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                      sort_keys=True) + "\n"
+    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n"
 
 
 class JournalWriter:

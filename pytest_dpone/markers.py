@@ -193,8 +193,10 @@ def bind_item(
 ) -> MarkRecord:
     """All evidence marks of ``item`` as a JSON-safe record; raises :class:`MarkerError`."""
     record: MarkRecord = {}
-    for kind in MARKER_KINDS.values():
-        for mark in item.iter_markers(kind.name):
+    # One walk over the node chain; iter_markers per kind would walk it once per kind.
+    for mark in item.iter_markers():
+        kind = MARKER_KINDS.get(mark.name)
+        if kind is not None:
             try:
                 value = kind.bind(*mark.args, **mark.kwargs)
             except (TypeError, MarkerError) as exc:
@@ -203,8 +205,8 @@ def bind_item(
                     f"(signature: {kind.line.split(':')[0]})"
                 ) from None
             record.setdefault(kind.name, []).extend(kind.to_values(value))
-    for alias in aliases.values():
-        if item.get_closest_marker(alias.alias) is not None:
+        elif mark.name in aliases:
+            alias = aliases[mark.name]
             record.setdefault(alias.kind, []).extend(alias.values)
     services = record.get("service")
     if services:

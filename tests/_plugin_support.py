@@ -33,8 +33,6 @@ VOLATILE = frozenset({
     "duration_ms", "worker", "generated_at", "started_at", "finished_at", "duration_seconds",
     "argv", "xdist_workers", "artifacts", "shard", "versions",
 })
-XDIST_MODES = [pytest.param(["-p", "no:xdist"], id="no-xdist"), pytest.param(["-n", "2"],
-                                                                            id="xdist-2")]
 
 
 def load_evidence(directory: Path) -> dict[str, Any]:

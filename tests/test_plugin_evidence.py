@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from _plugin_support import COMMIT, XDIST_MODES, load_evidence, normalized, run
+from _plugin_support import COMMIT, load_evidence, normalized, run
 
 from pytest_dpone.recorder import redact_argv
 
@@ -38,12 +38,10 @@ def _reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
 
 
-@pytest.mark.parametrize("mode", XDIST_MODES)
-def test_multi_service_marks_are_tallied_per_service(
-    pytester: pytest.Pytester, mode: list[str]
-) -> None:
+def test_multi_service_marks_are_tallied_per_service(pytester: pytest.Pytester) -> None:
+    # The same suite under -n 2 is compared with this run in the xdist equality test.
     pytester.makepyfile(test_services=SERVICE_SUITE)
-    result = run(pytester, *mode, "--dpone-require-service=postgres",
+    result = run(pytester, "-p", "no:xdist", "--dpone-require-service=postgres",
                  "--dpone-require-service=kafka")
     result.assert_outcomes(passed=3, skipped=1, failed=1)
     evidence = load_evidence(pytester.path / "evidence")
@@ -228,7 +226,11 @@ def test_measure_and_metric_feed_worst_case_headline_metrics(pytester: pytest.Py
     assert perf.metrics["failure_rate"] == 0.0
 
 
-def test_benchmark_results_feed_performance_metrics(pytester: pytest.Pytester) -> None:
+def test_benchmark_results_feed_performance_metrics(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest-benchmark disables itself inside an xdist worker, which this test may run in.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makepyfile(test_bench="""
         def test_bench(benchmark):
             benchmark.extra_info["rows"] = 500

@@ -149,6 +149,8 @@ def test_sigkill_leaves_a_journal_that_recover_evidence_rebuilds(
 def test_benchmark_regression_exit_gives_a_red_manifest(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # pytest-benchmark disables itself inside an xdist worker, which this test may run in.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makepyfile(test_bench="""
         import os
         import time
