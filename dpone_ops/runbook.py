@@ -53,7 +53,7 @@ BY_SUBJECT: dict[str, str] = {
 
 BY_REASON: dict[str, str] = {
     "missing": (
-        "Produce it by running its gate (see `dpone ops live-certification-plan`); a missing "
+        "Produce it by running its gate (see dpone ops live-certification-plan); a missing "
         "required artifact blocks publication."
     ),
     "not_passed": (
