@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
+from dpone_ops import runbook
 from dpone_ops.models.base import Stamp
 from dpone_ops.models.release_gates import DistFile, PackageCheck, PackageStep, StepOutcome
+from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_table
 
 STEP_ORDER: tuple[str, ...] = (
     "build",
@@ -42,6 +44,7 @@ OUTPUT_TAIL_LINES = 15
 # "not published"; anything else (refused, DNS, TLS, 5xx, timeout) is "could not tell".
 _NOT_FOUND_RE = re.compile(r"Could not fetch URL \S+: 404 Client Error")
 _FETCH_FAILED_RE = re.compile(r"Could not fetch URL |connection error|Max retries exceeded")
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _AVAILABLE_RE = re.compile(r"^Available versions:\s*(.*)$", re.MULTILINE)
 
 
@@ -80,7 +83,8 @@ def release_version(release: str) -> Version | None:
 
 
 def _tail(run: StepRun) -> str:
-    lines = (run.stdout + ("\n" if run.stdout and run.stderr else "") + run.stderr).splitlines()
+    text = run.stdout + ("\n" if run.stdout and run.stderr else "") + run.stderr
+    lines = _ANSI_RE.sub("", text).splitlines()
     return "\n".join(lines[-OUTPUT_TAIL_LINES:])
 
 
@@ -92,7 +96,9 @@ def _ran_ok(run: StepRun) -> tuple[bool, str]:
     return True, "exit status 0"
 
 
-def classify_index(run: StepRun, version: Version | None) -> tuple[StepOutcome, str, list[str] | None]:
+def classify_index(
+    run: StepRun, version: Version | None
+) -> tuple[StepOutcome, str, list[str] | None]:
     """Read ``pip index versions -vv``: published, not published, or could not tell."""
     text = run.stdout + "\n" + run.stderr
     if run.returncode == 0:
@@ -235,3 +241,32 @@ def evaluate(
         missing_markers=missing_markers,
         warnings=sorted(set(warnings)),
     )
+
+
+def render_markdown(report: PackageCheck) -> str:
+    """The package check as Markdown: verdict, steps, built files, index answer, runbook."""
+    head = [
+        f"- release: {md_escape(report.expected_version)}",
+        f"- distribution: {md_escape(report.distribution or '—')} "
+        f"{md_escape(report.wheel_version or '')}",
+        f"- passed: {md_bool(report.passed)} ({report.evidence_status})",
+        f"- index: {md_escape(report.index_url)}"
+        + (" (required)" if report.require_index else " (unreachable index is a warning)"),
+        f"- summary: {md_escape(report.summary)}",
+    ]
+    steps = ["## Steps", "", *md_table(
+        ["step", "outcome", "seconds", "detail"],
+        [[s.name, s.outcome, f"{s.duration_seconds:.1f}", s.detail] for s in report.steps],
+    )]
+    files = ["## Built files", "", *md_table(
+        ["file", "type", "sha256", "bytes"],
+        [[f.filename, f.type, f.sha256, f.size_bytes] for f in report.files],
+    )] if report.files else ["## Built files", "", "- none"]
+    warnings = ["## Warnings", ""]
+    warnings += [f"- `{code}`: {md_escape(runbook.line_for(code))}" for code in report.warnings]
+    if not report.warnings:
+        warnings.append("- none")
+    return md_document("Package check", [
+        head, steps, files, warnings, md_blockers(report.blockers),
+        runbook.markdown_section(report.blockers),
+    ])

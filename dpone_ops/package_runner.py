@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from dpone_ops.models.release_gates import DistFile
 from dpone_ops.package_check import DEFAULT_INDEX_URL, PackageFacts, StepRun
@@ -88,6 +89,7 @@ def _dist_files(dist: Path) -> tuple[list[DistFile], Path | None]:
     files: list[DistFile] = []
     wheel: Path | None = None
     for path in sorted(dist.iterdir()):
+        kind: Literal["sdist", "wheel"]
         if path.name.endswith(".whl"):
             kind = "wheel"
             wheel = path

@@ -16,6 +16,14 @@ STATE = (
     "load success."
 )
 RECONCILIATION = "Re-run physical-delete reconciliation against live services."
+MEASURE = (
+    "The metric was not measured: run the performance tests that record it (the plugin's "
+    "measure()/metric() or pytest-benchmark) and re-run the gate; a missing metric never passes."
+)
+PACKAGE = (
+    "Packaging is broken: reproduce with `dpone ops package-check --release <version>`, fix "
+    "the failing step (build, twine check, fresh-venv install or smoke run) and re-run it."
+)
 RERUN_GATE = "Fix every *.missing / *.not_passed at its originating gate, then re-run the actual gate."
 
 BY_CODE: dict[str, str] = {
@@ -40,6 +48,23 @@ BY_CODE: dict[str, str] = {
         "Minor and major releases need the real_local profile: run the real_local plan "
         "(all six disposable services) and rebuild the pack with --profile real_local."
     ),
+    "benchmark_baseline.not_passed": PERFORMANCE,
+    "slo.not_passed": PERFORMANCE,
+    "benchmark_slo_gate.not_passed": PERFORMANCE,
+    **{f"{metric}.missing": MEASURE for metric in (
+        "throughput_rows_per_second", "duration_seconds", "memory_peak_mb", "failure_rate")},
+    "package.already_published": (
+        "This version is already on the index: bump the version (a published version is "
+        "immutable), rebuild and re-run package-check."
+    ),
+    "package.version_mismatch": (
+        "The built wheel's version differs from --release: set the version in pyproject.toml "
+        "(or tag the right release) and re-run package-check."
+    ),
+    "package.index_unreachable": (
+        "The index could not be asked whether this version exists: re-run package-check "
+        "where the index is reachable before publishing."
+    ),
 }
 
 BY_SUBJECT: dict[str, str] = {
@@ -49,6 +74,8 @@ BY_SUBJECT: dict[str, str] = {
     "cdc_offsets": STATE,
     "run_state": STATE,
     "reconciliation": RECONCILIATION,
+    "slo": PERFORMANCE,
+    "package": PACKAGE,
 }
 
 BY_REASON: dict[str, str] = {

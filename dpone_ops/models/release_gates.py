@@ -20,14 +20,15 @@ from dpone_ops.models.base import (
     Timestamp,
 )
 
-Direction = Literal["higher_is_better", "lower_is_better"]
+# The values of dpone_ops.metrics.Direction (not imported: that module imports the models).
+Direction = Literal["higher", "lower"]
 ObjectiveOp = Literal["min", "max"]
 NonNegFloat = Annotated[float, Field(ge=0)]
 Ratio = Annotated[float, Field(ge=0, lt=1)]
 
 
 class BaselineComparison(StrictModel):
-    """One metric against its baseline: the threshold is baseline × (1 ∓ ratio)."""
+    """One metric against its baseline: the threshold is baseline * (1 -/+ ratio)."""
 
     metric: str
     direction: Direction | None
