@@ -6,7 +6,6 @@ writes it only when the update is accepted, so a refused update leaves the file 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,9 +14,7 @@ from dpone_ops.metrics import Direction, direction_of
 from dpone_ops.models.base import Stamp
 from dpone_ops.models.baseline import BaselineRecord, BenchmarkBaseline, MachineInfo
 from dpone_ops.models.release_gates import BaselineUsed
-
-# The baseline model's metric-name rule, checked up front to give a usable message.
-METRIC_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
+from dpone_ops.performance_certification import METRIC_NAME_RE
 
 
 @dataclass(frozen=True)

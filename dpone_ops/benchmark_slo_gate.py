@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dpone_ops import runbook
 from dpone_ops.errors import UsageError
 from dpone_ops.metrics import (
     DEFAULT_MAX_REGRESSION,
@@ -18,13 +17,16 @@ from dpone_ops.metrics import (
     regression_threshold,
 )
 from dpone_ops.models.base import Stamp
+from dpone_ops.models.gates import MetricsSource
 from dpone_ops.models.release_gates import (
-    BaselineComparison,
     BaselineUsed,
     BenchmarkSloGate,
+    MetricComparison,
     ObjectiveOp,
     ObjectiveResult,
 )
+from dpone_ops.performance_certification import METRIC_NAME_RE
+from dpone_ops.runbook import COMPARABLE_BASELINE, PERFORMANCE, md_runbook
 from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_table
 
 REPORT_NAME = "benchmark_slo_gate"
@@ -71,8 +73,9 @@ def parse_objectives(data: Mapping[str, Any] | None) -> dict[str, dict[Objective
     flag = "--objectives-json"
     result: dict[str, dict[ObjectiveOp, float]] = {}
     for metric, spec in (data or {}).items():
-        if not metric.strip():
-            raise UsageError(f"{flag}: metric names must not be empty")
+        if not METRIC_NAME_RE.match(metric):
+            raise UsageError(f"{flag}: metric name {metric!r} must use only letters, digits, "
+                             "_ or -")
         if not isinstance(spec, dict) or not spec:
             raise UsageError(f"{flag}: {metric!r} must map to {{\"min\": x}} and/or {{\"max\": y}}")
         ops: dict[ObjectiveOp, float] = {}
@@ -89,7 +92,7 @@ def parse_objectives(data: Mapping[str, Any] | None) -> dict[str, dict[Objective
 
 
 def _compare(metric: str, base: float, value: float | None, policy: GatePolicy,
-             ) -> BaselineComparison:
+             ) -> MetricComparison:
     direction = direction_of(metric, policy.directions)
     subject = code_subject(metric)
     threshold = (regression_threshold(base, direction, policy.allowed_regression_ratio)
@@ -102,7 +105,7 @@ def _compare(metric: str, base: float, value: float | None, policy: GatePolicy,
         blocker = f"{subject}.direction_unknown"
     elif is_regression(value, threshold, direction):
         blocker = f"{subject}.regression"
-    return BaselineComparison(metric=metric, direction=direction, baseline=base, value=value,
+    return MetricComparison(metric=metric, direction=direction, baseline=base, value=value,
                               threshold=threshold, change_ratio=change,
                               passed=blocker is None, blocker=blocker)
 
@@ -112,7 +115,7 @@ def evaluate(
     policy: GatePolicy,
     *,
     stamp: Stamp,
-    metrics_source: str,
+    metrics_source: MetricsSource,
     input_blockers: Sequence[str] = (),
 ) -> BenchmarkSloGate:
     """Judge the metrics.
@@ -136,7 +139,7 @@ def evaluate(
     if not metrics:
         blockers.append("metrics.empty")
     # 3.
-    comparisons: list[BaselineComparison] = []
+    comparisons: list[MetricComparison] = []
     if policy.baseline is not None:
         for metric in sorted(policy.baseline.metrics):
             comparisons.append(_compare(metric, policy.baseline.metrics[metric],
@@ -196,12 +199,18 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:.6g}"
 
 
+def _source(source: MetricsSource) -> str:
+    where = f" {md_escape(source.path)}" if source.path else ""
+    digest = f" (sha256 {source.sha256})" if source.sha256 else ""
+    return f"{source.kind}{where}{digest}"
+
+
 def render_markdown(report: BenchmarkSloGate) -> str:
     """The gate as Markdown: verdict, baseline entry used, comparisons, objectives, runbook."""
     head = [
         f"- release: {md_escape(report.release or '—')}",
         f"- passed: {md_bool(report.passed)} ({report.evidence_status})",
-        f"- metrics: {md_escape(report.metrics_source)}",
+        f"- metrics: {_source(report.metrics_source)}",
         f"- allowed regression ratio: {report.allowed_regression_ratio:g}",
         f"- summary: {md_escape(report.summary)}",
     ]
@@ -237,5 +246,5 @@ def render_markdown(report: BenchmarkSloGate) -> str:
         objectives.append("- none given")
     return md_document("Benchmark SLO gate", [
         head, baseline, objectives, md_blockers(report.blockers),
-        runbook.markdown_section(report.blockers),
+        md_runbook((*PERFORMANCE, COMPARABLE_BASELINE), report.blockers),
     ])

@@ -159,3 +159,12 @@ def derive_from_pytest_benchmark(data: Mapping[str, Any]) -> BenchmarkDerivation
         metrics=metrics, notes=notes, benchmark_count=count,
         machine=_benchmark_machine(data.get("machine_info")),
     )
+
+# Starting thresholds a plan writes into its performance step (the public docs' example);
+# a project replaces them with its own, and loosens them only with a reviewed baseline.
+PLAN_MINIMUM: dict[str, float] = {"throughput_rows_per_second": 500.0}
+PLAN_MAXIMUM: dict[str, float] = {
+    "duration_seconds": 120.0,
+    "memory_peak_mb": 2048.0,
+    "failure_rate": 0.0,
+}

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from dpone_ops import runbook
 from dpone_ops.models.base import Stamp
 from dpone_ops.models.release_gates import DistFile, PackageCheck, PackageStep, StepOutcome
-from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_table
+from dpone_ops.runbook import line_for, md_runbook
+from dpone_ops.writing import md_blockers, md_bool, md_code, md_document, md_escape, md_table
 
 STEP_ORDER: tuple[str, ...] = (
     "build",
@@ -37,6 +37,16 @@ PLUGIN_MARKERS: tuple[str, ...] = (
     "certification",
     "performance",
     "release_check",
+)
+# Standing lines of this gate's runbook (the per-blocker lines come from dpone_ops.runbook).
+RUNBOOK: tuple[str, ...] = (
+    "Reproduce with `dpone ops package-check --release <version>`; each step's command and "
+    "the tail of its output are in package_check.json.",
+    "`package.already_published`: a published version is immutable; bump the version.",
+    "`package.version_mismatch`: set the version in pyproject.toml to the release (or tag "
+    "the release the wheel really is).",
+    "`package.index_unreachable`: the index was not asked; re-run where it is reachable "
+    "(or pass --require-index to make this a blocker) before publishing.",
 )
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 OUTPUT_TAIL_LINES = 15
@@ -263,10 +273,10 @@ def render_markdown(report: PackageCheck) -> str:
         [[f.filename, f.type, f.sha256, f.size_bytes] for f in report.files],
     )] if report.files else ["## Built files", "", "- none"]
     warnings = ["## Warnings", ""]
-    warnings += [f"- `{code}`: {md_escape(runbook.line_for(code))}" for code in report.warnings]
+    warnings += [f"- {md_code(code)}: {line_for(code)}" for code in report.warnings]
     if not report.warnings:
         warnings.append("- none")
     return md_document("Package check", [
         head, steps, files, warnings, md_blockers(report.blockers),
-        runbook.markdown_section(report.blockers),
+        md_runbook(RUNBOOK, report.blockers),
     ])

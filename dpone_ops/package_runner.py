@@ -142,14 +142,17 @@ def run_package_check(options: RunnerOptions) -> PackageFacts:
                 [sys.executable, "-m", "twine", "check", "--strict",
                  *(str(dist / f.filename) for f in files)],
                 cwd=scratch, env=env, timeout=timeout)
-        runs["venv"] = _run([sys.executable, "-m", "venv", str(venv)], cwd=scratch, env=env,
-                            timeout=timeout)
+        # No pip inside: nothing but the interpreter's stdlib, and no ensurepip cost. The
+        # outer pip installs into it with --python (pip >= 22.3).
+        runs["venv"] = _run([sys.executable, "-m", "venv", "--without-pip", str(venv)],
+                            cwd=scratch, env=env, timeout=timeout)
         python = _venv_executable(venv, "python")
         if wheel is not None and runs["venv"].returncode == 0:
             offline = (["--no-index", "--find-links", str(options.wheelhouse)]
                        if options.wheelhouse is not None else [])
             runs["install"] = _run(
-                [str(python), "-m", "pip", "install", "--disable-pip-version-check",
+                [sys.executable, "-m", "pip", "--python", str(python), "install",
+                 "--disable-pip-version-check",
                  "--no-input", *offline, str(wheel)],
                 cwd=scratch, env=env, timeout=timeout)
         if runs.get("install") is not None and runs["install"].returncode == 0:

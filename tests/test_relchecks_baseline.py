@@ -134,7 +134,7 @@ def test_an_identical_update_leaves_the_file_byte_identical(
     ("metrics", "extra", "message"),
     [
         ({}, [], "no metrics"),
-        ({"rows per second": 1.0}, [], "metric names"),
+        ({"rows per second": 1.0}, [], "metric name"),
         (BASE, ["--direction", "x=up"], "--direction"),
     ],
 )
@@ -181,8 +181,22 @@ def test_an_incomplete_metrics_file_cannot_become_a_baseline(
     code = main(["ops", "benchmark-baseline", "update", "--metrics-file", str(path),
                  "--baseline", str(target)])
     assert code == 2
-    assert "metrics.not_passed" in capsys.readouterr().err
+    assert "performance_metrics.not_passed" in capsys.readouterr().err
     assert not target.exists()
+
+
+def test_a_metrics_file_with_names_a_baseline_cannot_hold_exits_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = PerformanceMetrics.build(factories.stamp(), blockers=[], summary="odd names",
+                                       complete=True, metrics={"rows/s": 1.0}, samples=[])
+    path = factories.write(tmp_path / "performance_metrics.json", metrics)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH_1)
+    code = main(["ops", "benchmark-baseline", "update", "--metrics-file", str(path),
+                 "--baseline", str(tmp_path / "baseline.json"), "--commit-sha", factories.COMMIT])
+    assert code == 2
+    assert "metric names must match" in capsys.readouterr().err
+    assert not (tmp_path / "baseline.json").exists()
 
 
 def test_the_gate_reports_which_baseline_entry_it_used_and_why(

@@ -200,8 +200,9 @@ def test_package_check_on_this_project_builds_installs_and_smoke_runs_the_real_w
         pytestconfig: pytest.Config) -> None:
     """One real run: build, twine check, fresh venv, install from the index, smoke, index.
 
-    The fresh venv has no system site-packages; the wheel's dependencies come from the
-    configured index (PyPI in CI). Building uses the installed hatchling when there is one,
+    The fresh venv has no system site-packages and not even pip (the outer pip installs
+    into it with ``--python``); the wheel's dependencies come from the configured index
+    (PyPI in CI). Building uses the installed hatchling when there is one,
     so the test does not depend on downloading the build backend.
     """
     out = tmp_path / "out"

@@ -14,6 +14,7 @@ from dpone_ops import benchmark_slo_gate as slo
 from dpone_ops.cli import main
 from dpone_ops.errors import UsageError
 from dpone_ops.models.evidence import PerformanceMetrics
+from dpone_ops.models.gates import MetricsSource
 from dpone_ops.models.release_gates import BaselineUsed, BenchmarkSloGate
 from tests import factories
 
@@ -43,7 +44,8 @@ def judge(metrics: dict[str, float], *, baseline: dict[str, float] | None = None
         baseline=slo.BaselineInput(baseline, INLINE) if baseline is not None else None,
         objectives=slo.parse_objectives(objectives), allowed_regression_ratio=ratio,
     )
-    return slo.evaluate(metrics, policy, stamp=factories.stamp(), metrics_source="test")
+    source = MetricsSource(kind="inline", path=None, sha256=None)
+    return slo.evaluate(metrics, policy, stamp=factories.stamp(), metrics_source=source)
 
 
 def test_a_twenty_percent_throughput_drop_is_a_regression(
@@ -173,6 +175,8 @@ def test_empty_metrics_are_a_blocker_not_a_pass() -> None:
         ["--objectives-json", '{"failure_rate": 0}'],
         ["--objectives-json", '{"failure_rate": {"max": NaN}}'],
         ["--baseline-json", '{"failure_rate": "low"}', "--objectives-json", "{}"],
+        ["--baseline-json", '{"rows|loaded": 1}'],
+        ["--objectives-json", '{"rows loaded": {"min": 1}}'],
         ["--baseline-json", "[1]"],
         ["--baseline-json", "{}", "--allowed-regression-ratio", "1.5"],
         ["--baseline-json", "{}", "--allowed-regression-ratio", "-0.1"],
@@ -213,7 +217,8 @@ def test_metrics_come_from_the_plugins_performance_metrics_file(tmp_path: Path) 
                         json.dumps(BASE), "--release", "v1.2.3")
     assert code == 0, report.blockers
     assert report.metrics == BASE
-    assert "performance_metrics" in report.metrics_source
+    assert report.metrics_source.kind == "performance_metrics"
+    assert report.metrics_source.sha256 is not None
 
 
 def test_an_incomplete_or_foreign_metrics_file_blocks(tmp_path: Path) -> None:
@@ -223,13 +228,14 @@ def test_an_incomplete_or_foreign_metrics_file_blocks(tmp_path: Path) -> None:
     code, report = gate(tmp_path, "--metrics-file", str(path), "--baseline-json",
                         json.dumps(BASE), "--release", "v9.9.9")
     assert code == 1
-    assert {"metrics.not_passed", "metrics.release_mismatch"} <= set(report.blockers)
+    assert {"performance_metrics.not_passed",
+            "performance_metrics.release_mismatch"} <= set(report.blockers)
 
 
 @pytest.mark.parametrize(
     ("content", "blocker"),
-    [(None, "metrics.missing"), (b"{}", "metrics.not_passed"), (b"{bad", "metrics.invalid"),
-     (b'{"benchmarks": [], "machine_info": {}}', "metrics.invalid")],
+    [(None, "performance_metrics.missing"), (b"{}", "performance_metrics.not_passed"),
+     (b"{bad", "performance_metrics.invalid"), (b"[1, 2]", "performance_metrics.invalid")],
 )
 def test_an_unusable_metrics_file_is_a_named_blocker(
         tmp_path: Path, content: bytes | None, blocker: str) -> None:
@@ -241,6 +247,16 @@ def test_an_unusable_metrics_file_is_a_named_blocker(
     assert code == 1
     assert blocker in report.blockers
     assert "failure_rate.missing" in report.blockers
+
+
+def test_unusable_pytest_benchmark_json_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bench.json"
+    path.write_text('{"benchmarks": [], "machine_info": {}}', encoding="utf-8")
+    code = main(["ops", "benchmark-slo-gate", "--metrics-file", str(path), "--objectives-json",
+                 '{"failure_rate": {"max": 0}}', "--output-dir", str(tmp_path)])
+    assert code == 2
+    assert "no benchmarks" in capsys.readouterr().err
 
 
 def test_raw_pytest_benchmark_json_feeds_the_gate(tmp_path: Path) -> None:
@@ -274,15 +290,20 @@ def test_the_same_inputs_give_byte_identical_reports(tmp_path: Path) -> None:
         assert (tmp_path / "a/out" / name).read_bytes() == (tmp_path / "b/out" / name).read_bytes()
 
 
-def test_a_hostile_metric_name_cannot_break_the_markdown_or_the_blocker_code(
+def test_a_hostile_metric_name_in_a_metrics_file_cannot_break_the_markdown_or_a_code(
         tmp_path: Path) -> None:
     name = "x|y`<script>\nz"
-    code, report = gate(tmp_path, "--metrics-json", "{}", "--baseline-json",
-                        json.dumps({name: 1.0}), "--direction", f"{name}=lower")
+    metrics = PerformanceMetrics.build(factories.stamp(), blockers=[], summary="hostile",
+                                       metrics={name: 1.0}, samples=[], complete=True)
+    path = factories.write(tmp_path / "performance_metrics.json", metrics)
+    code, report = gate(tmp_path, "--metrics-file", str(path), "--objectives-json",
+                        '{"failure_rate": {"max": 0}}')
     assert code == 1
-    assert "x_y__script__z.missing" in report.blockers
+    assert report.metrics == {name: 1.0}
     markdown = (tmp_path / "out" / "benchmark_slo_gate.md").read_text(encoding="utf-8")
     assert "<script>" not in markdown
-    rows = [line for line in markdown.splitlines() if line.startswith("| x")]
-    assert len(rows) == 1
-    assert rows[0].count("|") - rows[0].count("\\|") == 8
+
+
+def test_a_metric_name_unsafe_for_a_code_is_made_safe() -> None:
+    assert slo.code_subject("x|y`<script>\nz") == "x_y__script__z"
+    assert slo.code_subject("") == "_"

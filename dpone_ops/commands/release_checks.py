@@ -19,9 +19,10 @@ from dpone_ops.commands.common import (
 )
 from dpone_ops.errors import InputError, UsageError
 from dpone_ops.metrics import DEFAULT_MAX_REGRESSION, Direction, current_machine
-from dpone_ops.metrics_input import MetricsInput, from_mapping, load_metrics_file
 from dpone_ops.models.baseline import BenchmarkBaseline
+from dpone_ops.models.gates import MetricsSource
 from dpone_ops.models.release_gates import BaselineUsed
+from dpone_ops.performance_certification import Measured, parse_metric_values, read_metrics_file
 from dpone_ops.writing import emit_report, write_json
 
 BASELINE_SLOT = "benchmark_baseline"
@@ -121,14 +122,15 @@ def _directions(values: list[str]) -> dict[str, Direction]:
     return result
 
 
-def _metrics(args: argparse.Namespace, binding: Binding | None) -> MetricsInput:
+def _metrics(args: argparse.Namespace, binding: Binding) -> tuple[Measured, list[str]]:
+    """The measured values and the blockers from reading them (the file's own status)."""
     if args.metrics_json is not None:
         data = parse_inline_json_object(args.metrics_json, flag="--metrics-json") or {}
-        return MetricsInput(from_mapping(data, flag="--metrics-json"), "--metrics-json")
-    metrics = load_metrics_file(args.metrics_file, binding=binding)
-    if not metrics.blockers and metrics.problem is not None:
-        raise InputError(f"--metrics-file {args.metrics_file}: {metrics.problem}")
-    return metrics
+        source = MetricsSource(kind="inline", path=None, sha256=None)
+        return Measured(parse_metric_values(data, flag="--metrics-json"), source, None), []
+    measured = read_metrics_file(args.metrics_file, binding=binding)
+    status = measured.artifact.status if measured.artifact is not None else None
+    return measured, list(status.blockers) if status is not None else []
 
 
 def _gate_baseline(args: argparse.Namespace) -> tuple[slo.BaselineInput | None, list[str]]:
@@ -136,7 +138,7 @@ def _gate_baseline(args: argparse.Namespace) -> tuple[slo.BaselineInput | None, 
         data = parse_inline_json_object(args.baseline_json, flag="--baseline-json") or {}
         used = BaselineUsed(source="inline", path=None, sha256=None, entry_index=None,
                             recorded_at=None, commit_sha=None, reason=None)
-        return slo.BaselineInput(from_mapping(data, flag="--baseline-json"), used), []
+        return slo.BaselineInput(parse_metric_values(data, flag="--baseline-json"), used), []
     if args.baseline is None:
         return None, []
     loaded = load_artifact(BASELINE_SLOT, args.baseline, required=True,
@@ -158,13 +160,14 @@ def run_gate(args: argparse.Namespace) -> int:
         raise UsageError("benchmark-slo-gate: give --baseline or --baseline-json and/or "
                          "--objectives-json; a gate without thresholds judges nothing")
     stamp = stamp_from_args(args)
-    metrics = _metrics(args, Binding(stamp.release, stamp.commit_sha, stamp.profile))
+    measured, read_blockers = _metrics(args, Binding(stamp.release, stamp.commit_sha,
+                                                     stamp.profile))
     baseline, baseline_blockers = _gate_baseline(args)
     policy = slo.GatePolicy(baseline=baseline, objectives=objectives,
                             allowed_regression_ratio=args.allowed_regression_ratio,
                             directions=_directions(args.direction))
-    report = slo.evaluate(metrics.metrics, policy, stamp=stamp, metrics_source=metrics.source,
-                          input_blockers=[*metrics.blockers, *baseline_blockers])
+    report = slo.evaluate(measured.metrics, policy, stamp=stamp, metrics_source=measured.source,
+                          input_blockers=[*read_blockers, *baseline_blockers])
     emit_report(report=report, markdown=slo.render_markdown(report),
                 output_dir=args.output_dir, name=slo.REPORT_NAME, fmt=args.format)
     return 0 if report.passed else 1
@@ -182,13 +185,15 @@ def _current_baseline(path: Path) -> BenchmarkBaseline | None:
 
 def run_baseline_update(args: argparse.Namespace) -> int:
     stamp = stamp_from_args(args)
-    metrics = _metrics(args, Binding(stamp.release, stamp.commit_sha, stamp.profile))
-    if metrics.blockers:
+    measured, read_blockers = _metrics(args, Binding(stamp.release, stamp.commit_sha,
+                                                     stamp.profile))
+    if read_blockers:
+        summary = measured.artifact.status.summary if measured.artifact else ""
         raise InputError(f"--metrics-file {args.metrics_file}: not usable for a baseline "
-                         f"({', '.join(metrics.blockers)}): {metrics.problem}")
+                         f"({', '.join(read_blockers)}): {summary}")
     current = _current_baseline(args.baseline)
-    result = ratchet.update(current, metrics.metrics, reason=args.reason, stamp=stamp,
-                            machine=metrics.machine or current_machine(),
+    result = ratchet.update(current, measured.metrics, reason=args.reason, stamp=stamp,
+                            machine=measured.machine or current_machine(),
                             directions=_directions(args.direction))
     if result.refused:
         listed = "; ".join(item.describe() for item in result.loosened)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dpone_ops.models import baseline as baseline
 from dpone_ops.models import evidence as evidence
+from dpone_ops.models import gates as gates
 from dpone_ops.models import pack as pack
 from dpone_ops.models import release_gates as release_gates
 from dpone_ops.models.base import KINDS, Artifact, Producer, Stamp, StrictModel

@@ -19,6 +19,7 @@ from dpone_ops.models.base import (
     StrictModel,
     Timestamp,
 )
+from dpone_ops.models.gates import MetricsSource
 
 # The values of dpone_ops.metrics.Direction (not imported: that module imports the models).
 Direction = Literal["higher", "lower"]
@@ -27,7 +28,7 @@ NonNegFloat = Annotated[float, Field(ge=0)]
 Ratio = Annotated[float, Field(ge=0, lt=1)]
 
 
-class BaselineComparison(StrictModel):
+class MetricComparison(StrictModel):
     """One metric against its baseline: the threshold is baseline * (1 -/+ ratio)."""
 
     metric: str
@@ -40,7 +41,7 @@ class BaselineComparison(StrictModel):
     blocker: BlockerCode | None
 
     @model_validator(mode="after")
-    def _verdict(self) -> BaselineComparison:
+    def _verdict(self) -> MetricComparison:
         if self.passed == (self.blocker is not None):
             raise ValueError("a comparison has a blocker if and only if it did not pass")
         if self.passed and (self.value is None or self.direction is None):
@@ -84,11 +85,11 @@ class BenchmarkSloGate(Artifact):
 
     kind: Literal["benchmark_slo_gate"] = "benchmark_slo_gate"
     metrics: dict[str, float]
-    metrics_source: str
+    metrics_source: MetricsSource
     allowed_regression_ratio: Ratio
     baseline: BaselineUsed | None
     baseline_passed: bool | None
-    comparisons: list[BaselineComparison]
+    comparisons: list[MetricComparison]
     slo_passed: bool | None
     objectives: list[ObjectiveResult]
 
