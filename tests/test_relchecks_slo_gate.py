@@ -14,7 +14,8 @@ from dpone_ops import benchmark_slo_gate as slo
 from dpone_ops.cli import main
 from dpone_ops.errors import UsageError
 from dpone_ops.models.evidence import PerformanceMetrics
-from dpone_ops.models.gates import MetricsSource
+from dpone_ops.models.gates import LiveCertificationPlan, MetricsSource
+from dpone_ops.models.pack import ReleaseEvidencePack
 from dpone_ops.models.release_gates import BaselineUsed, BenchmarkSloGate
 from tests import factories
 
@@ -307,3 +308,37 @@ def test_a_hostile_metric_name_in_a_metrics_file_cannot_break_the_markdown_or_a_
 def test_a_metric_name_unsafe_for_a_code_is_made_safe() -> None:
     assert slo.code_subject("x|y`<script>\nz") == "x_y__script__z"
     assert slo.code_subject("") == "_"
+
+
+@pytest.mark.parametrize("green", [True, False])
+def test_the_release_pack_accepts_the_gate_as_an_extra_artifact(
+        tmp_path: Path, green: bool) -> None:
+    metrics = BASE if green else {**BASE, "throughput_rows_per_second": 1.0}
+    code, _report = gate(tmp_path, "--metrics-json", json.dumps(metrics), "--baseline-json",
+                        json.dumps(BASE), "--release", "v1.2.3", "--profile", "real_local")
+    assert code == (0 if green else 1)
+    out = tmp_path / "pack"
+    main(["ops", "release-evidence-pack", "--release", "v1.2.3", "--profile", "real_local",
+          "--commit-sha", factories.COMMIT, "--artifact",
+          f"benchmark_slo_gate={tmp_path / 'out' / 'benchmark_slo_gate.json'}",
+          "--output-dir", str(out)])
+    pack = ReleaseEvidencePack.model_validate_json((out / "release_evidence_pack.json")
+                                                   .read_bytes())
+    (status,) = [a for a in pack.artifacts if a.name == "benchmark_slo_gate"]
+    assert status.kind == "benchmark_slo_gate"
+    assert status.passed is green
+    assert ("benchmark_slo_gate.not_passed" in pack.blockers) is (not green)
+
+
+def test_only_the_real_local_plan_runs_the_gate_and_chains_it(tmp_path: Path) -> None:
+    for profile, expected in (("real_local", True), ("local_live", False)):
+        out = tmp_path / profile
+        main(["ops", "live-certification-plan", "--profile", profile, "--row-count", "10000",
+              "--release", "v1.2.3", "--output-dir", str(out)])
+        plan = LiveCertificationPlan.model_validate_json(
+            (out / "live_certification_plan.json").read_bytes())
+        steps = {s.name: s for s in plan.steps}
+        assert ("benchmark_slo_gate" in steps) is expected
+        assert ("benchmark_slo_gate=" in steps["release_evidence_pack"].command) is expected
+        if expected:
+            assert "benchmark-baseline update" in (steps["benchmark_slo_gate"].note or "")
