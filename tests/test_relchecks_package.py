@@ -13,6 +13,7 @@ import dpone_ops
 from dpone_ops import package_check as pc
 from dpone_ops.artifact_validation import load_artifact
 from dpone_ops.cli import main
+from dpone_ops.models.gates import PreReleaseChecklist
 from dpone_ops.models.release_gates import DistFile, PackageCheck
 from dpone_ops.package_check import PackageFacts, StepRun
 from tests import factories
@@ -236,3 +237,38 @@ def test_package_check_on_this_project_builds_installs_and_smoke_runs_the_real_w
     assert code == (0 if not missing else 1)
     status = load_artifact("package", out / "package_check.json", required=True).status
     assert status.passed is report.passed
+
+
+@pytest.mark.parametrize(
+    ("facts", "release", "passed"),
+    [(good_facts(), "v1.2.3", True), (with_run("install", FAILED), "v1.2.3", False),
+     (good_facts(), "v9.9.9", False)],
+)
+def test_the_checklist_takes_the_package_check_as_the_package_proof(
+        tmp_path: Path, facts: PackageFacts, release: str, passed: bool) -> None:
+    built = pc.evaluate(facts, release="v1.2.3", require_index=False, stamp=factories.stamp())
+    path = factories.write(tmp_path / "package_check.json", built)
+    out = tmp_path / "out"
+    code = main(["ops", "pre-release-checklist", "--release", release, "--release-type",
+                 "patch", "--commit-sha", factories.COMMIT, "--check-artifact",
+                 f"package={path}", "--output-dir", str(out)])
+    assert code == 1  # the other checks the patch release requires are not given
+    checklist = PreReleaseChecklist.model_validate_json(
+        (out / "pre_release_checklist.json").read_bytes())
+    (row,) = [c for c in checklist.checks if c.name == "package"]
+    assert row.passed is passed
+    assert bool({"package.not_passed", "package.release_mismatch"}
+                & set(checklist.blockers)) is (not passed)
+
+
+def test_a_hand_written_pass_cannot_stand_in_for_the_package_check(tmp_path: Path) -> None:
+    path = tmp_path / "package.json"
+    path.write_text('{"passed": true}', encoding="utf-8")
+    out = tmp_path / "out"
+    main(["ops", "pre-release-checklist", "--release", "v1.2.3", "--release-type", "patch",
+          "--check-artifact", f"package={path}", "--output-dir", str(out)])
+    checklist = PreReleaseChecklist.model_validate_json(
+        (out / "pre_release_checklist.json").read_bytes())
+    (row,) = [c for c in checklist.checks if c.name == "package"]
+    assert row.passed is False
+    assert "package.invalid" in checklist.blockers
