@@ -6,7 +6,7 @@ writes it only when the update is accepted, so a refused update leaves the file 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dpone_ops.errors import InputError
@@ -66,15 +66,19 @@ def loosenings(old: Mapping[str, float], new: Mapping[str, float],
     return found
 
 
+INITIAL_REASON = "initial baseline"
+RATCHET_REASON = "ratchet, no metric loosened"
+
+
 def _auto_reason(old: Mapping[str, float] | None, new: Mapping[str, float]) -> str:
     if old is None:
-        return "initial baseline"
+        return INITIAL_REASON
     tightened = sorted(m for m in new if m in old and new[m] != old[m])
     added = sorted(m for m in new if m not in old)
     parts = [f"tightened {', '.join(tightened)}"] if tightened else []
     if added:
         parts.append(f"added {', '.join(added)}")
-    return "ratchet, no metric loosened: " + "; ".join(parts)
+    return f"{RATCHET_REASON}: " + "; ".join(parts)
 
 
 def _check_usable(baseline: BenchmarkBaseline | None, metrics: Mapping[str, float],
@@ -132,6 +136,24 @@ def update(
         row_count=baseline.row_count if baseline is not None else None, history=history,
     )
     return UpdateResult(new, loose, refused=False, changed=True)
+
+
+def unexplained_loosenings(history: Sequence[BaselineRecord],
+                           directions: Mapping[str, Direction] | None = None) -> list[int]:
+    """History entries that loosen a metric while carrying only the ratchet's own reason.
+
+    The ratchet never writes such an entry, so one found here was edited by hand. Metrics
+    of unknown direction are left out: the update may have been told their direction.
+    """
+    found: list[int] = []
+    for index in range(1, len(history)):
+        loose = [item for item in loosenings(history[index - 1].metrics,
+                                             history[index].metrics, directions)
+                 if item.direction is not None or item.new is None]
+        reason = history[index].reason
+        if loose and (reason == INITIAL_REASON or reason.startswith(RATCHET_REASON)):
+            found.append(index)
+    return found
 
 
 def entry_used(baseline: BenchmarkBaseline, *, path: str, sha256: str | None) -> BaselineUsed:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dpone_ops import baseline as ratchet
 from dpone_ops.errors import UsageError
 from dpone_ops.metrics import (
     DEFAULT_MAX_REGRESSION,
@@ -17,6 +18,7 @@ from dpone_ops.metrics import (
     regression_threshold,
 )
 from dpone_ops.models.base import Stamp
+from dpone_ops.models.baseline import BaselineRecord
 from dpone_ops.models.gates import MetricsSource
 from dpone_ops.models.release_gates import (
     BaselineUsed,
@@ -42,6 +44,7 @@ class BaselineInput:
 
     metrics: Mapping[str, float]
     used: BaselineUsed
+    history: Sequence[BaselineRecord] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,9 @@ def evaluate(
     3. Each baseline metric: missing ⇒ ``<metric>.missing`` (whatever its direction), no
        known direction ⇒ ``<metric>.direction_unknown``, worse than baseline * (1 -/+ ratio)
        ⇒ ``<metric>.regression``; any of these ⇒ ``benchmark_baseline.not_passed``.
+       A history entry that loosened a metric under the ratchet's own reason (the ratchet
+       refuses that, so the file was edited by hand) ⇒
+       ``benchmark_baseline.unexplained_loosening``.
     4. Each objective: missing ⇒ ``<metric>.missing``, ``value < min`` ⇒
        ``slo.<metric>.min``, ``value > max`` ⇒ ``slo.<metric>.max``; any ⇒ ``slo.not_passed``.
     """
@@ -146,8 +152,13 @@ def evaluate(
                                         metrics.get(metric), policy))
         if not policy.baseline.metrics:
             blockers.append("benchmark_baseline.empty")
+    unexplained = (ratchet.unexplained_loosenings(policy.baseline.history, policy.directions)
+                   if policy.baseline is not None else [])
+    if unexplained:
+        blockers.append("benchmark_baseline.unexplained_loosening")
     baseline_passed = (None if policy.baseline is None
-                       else bool(policy.baseline.metrics) and all(c.passed for c in comparisons))
+                       else bool(policy.baseline.metrics) and not unexplained
+                       and all(c.passed for c in comparisons))
     if baseline_passed is False:
         blockers.append("benchmark_baseline.not_passed")
     blockers.extend(c.blocker for c in comparisons if c.blocker)
@@ -192,6 +203,7 @@ def evaluate(
         comparisons=comparisons,
         slo_passed=slo_passed,
         objectives=objectives,
+        unexplained_history_entries=unexplained,
     )
 
 
@@ -226,6 +238,9 @@ def render_markdown(report: BenchmarkSloGate) -> str:
             f"recorded {md_escape(used.recorded_at or '—')} "
             f"at commit {md_escape(used.commit_sha or '—')}",
             f"- reason: {md_escape(used.reason or '—')}",
+            *([f"- history entries that loosened without a reason: "
+               f"{', '.join(map(str, report.unexplained_history_entries))}"]
+              if report.unexplained_history_entries else []),
             "",
             *md_table(
                 ["metric", "direction", "baseline", "value", "threshold", "change", "passed"],

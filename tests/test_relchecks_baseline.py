@@ -225,3 +225,21 @@ def _baseline(metrics: dict[str, float]) -> BenchmarkBaseline:
     result = ratchet.update(None, metrics, reason=None, stamp=first, machine=machine)
     assert result.baseline is not None
     return result.baseline
+
+
+def test_a_hand_edited_history_that_hides_a_loosening_blocks_the_gate(
+        baseline_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    lowered = {**BASE, "throughput_rows_per_second": 800.0}
+    assert update(monkeypatch, baseline_file, lowered, "--reason", "reviewed") == 0
+    data = json.loads(baseline_file.read_text(encoding="utf-8"))
+    data["history"][1]["reason"] = "ratchet, no metric loosened: tightened nothing"
+    baseline_file.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "gate"
+    code = main(["ops", "benchmark-slo-gate", "--metrics-json", json.dumps(lowered),
+                 "--baseline", str(baseline_file), "--output-dir", str(out)])
+    assert code == 1
+    report = BenchmarkSloGate.model_validate_json((out / "benchmark_slo_gate.json").read_bytes())
+    assert report.blockers == ["benchmark_baseline.not_passed",
+                               "benchmark_baseline.unexplained_loosening"]
+    assert report.unexplained_history_entries == [1]
+    assert all(c.passed for c in report.comparisons)

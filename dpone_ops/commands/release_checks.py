@@ -146,7 +146,7 @@ def _gate_baseline(args: argparse.Namespace) -> tuple[slo.BaselineInput | None, 
     status = loaded.status
     if isinstance(loaded.model, BenchmarkBaseline) and status.passed:
         used = ratchet.entry_used(loaded.model, path=str(args.baseline), sha256=status.sha256)
-        return slo.BaselineInput(dict(loaded.model.metrics), used), []
+        return slo.BaselineInput(dict(loaded.model.metrics), used, loaded.model.history), []
     # An unusable baseline compares nothing and says why; it never passes.
     used = BaselineUsed(source="file", path=str(args.baseline), sha256=status.sha256,
                         entry_index=None, recorded_at=None, commit_sha=None, reason=None)

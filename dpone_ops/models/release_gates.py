@@ -92,6 +92,8 @@ class BenchmarkSloGate(Artifact):
     comparisons: list[MetricComparison]
     slo_passed: bool | None
     objectives: list[ObjectiveResult]
+    # Baseline history entries that loosened a metric under the ratchet's own reason.
+    unexplained_history_entries: list[Annotated[int, Field(ge=1)]]
 
     @model_validator(mode="after")
     def _gate_rules(self) -> BenchmarkSloGate:
