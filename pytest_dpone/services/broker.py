@@ -22,7 +22,7 @@ from pytest_dpone.services import (
     redact_url,
     unavailable_reason,
 )
-from pytest_dpone.services.probes import wait_ready
+from pytest_dpone.services.probes import Probe, wait_ready
 from pytest_dpone.services.sharing import Launcher, SharedServer
 
 DEFAULT_PORTS = {
@@ -177,7 +177,8 @@ class ServiceBroker:
                  providers: Sequence[str] | None = None,
                  ready_timeout: float | None = None,
                  launchers: Mapping[str, Launcher] | None = None,
-                 share_wait_seconds: float = 3600.0) -> None:
+                 share_wait_seconds: float = 3600.0,
+                 probes: Mapping[str, Probe] | None = None) -> None:
         self.root = root
         self.worker_id = worker_id
         self._environ = os.environ if environ is None else environ
@@ -185,6 +186,7 @@ class ServiceBroker:
         self.ready_timeout = _ready_timeout(self._environ, ready_timeout)
         self._launchers = dict(launchers or {})
         self._share_wait = share_wait_seconds
+        self._probes = dict(probes or {})
         self._cache: dict[str, Endpoint] = {}
         self._failures: dict[str, ServiceUnavailable | ServiceNotReady] = {}
         self._shared: list[SharedServer] = []
@@ -223,7 +225,8 @@ class ServiceBroker:
         raise ServiceUnavailable(service, unavailable_reason(service, "; ".join(passed_over)))
 
     def _ready(self, endpoint: Endpoint) -> Endpoint:
-        version = wait_ready(endpoint, timeout=self.ready_timeout)
+        version = wait_ready(endpoint, timeout=self.ready_timeout,
+                             probe=self._probes.get(endpoint.service))
         return replace(endpoint, server_version=version)
 
     def docker_status(self) -> tuple[bool, str]:

@@ -137,7 +137,7 @@ def probe_minio(endpoint: Endpoint, timeout: float) -> str | None:
     status, body, headers = _http_get(f"{_http_base(endpoint)}/minio/health/live", timeout)
     if status != 200:
         raise RuntimeError(f"GET /minio/health/live answered HTTP {status}: {body[:200]!r}")
-    return headers.get("Server") or None
+    return (headers.get("Server") or "").strip() or None
 
 
 def _kafka_request(host: str, port: int, api_key: int, payload: bytes, timeout: float) -> bytes:
