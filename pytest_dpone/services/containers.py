@@ -86,8 +86,9 @@ class ContainerLauncher:
         return Launched(endpoint=endpoint, handle={"container_id": wrapped.id})
 
     def stop(self, handle: Mapping[str, Any]) -> None:
-        import docker  # type: ignore[import-untyped]
+        import importlib
 
+        docker: Any = importlib.import_module("docker")
         client = docker.from_env()
         try:
             client.containers.get(str(handle["container_id"])).remove(force=True, v=True)
