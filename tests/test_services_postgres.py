@@ -279,3 +279,62 @@ def test_xmin_state_advances_only_with_a_committed_load(
             conn.execute(f"DROP TABLE {state}, {target}")
     finally:
         broker.close()
+
+
+# --- the quickstart example's pipelines, on the same real server ---------------------------
+
+def test_quickstart_pipelines_merge_deletes_and_keep_state_on_a_failed_load(
+    system_pg_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sqlite3
+
+    from psycopg import sql
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "examples/quickstart"))
+    from quickstart_etl import (  # type: ignore[import-not-found]  # the example, on sys.path
+        PostgresState,
+        copy_pg_to_sqlite,
+        copy_sqlite_to_pg,
+    )
+
+    broker = ServiceBroker(tmp_path, environ=system_pg_env, ready_timeout=10)
+    schema = f"qs_{uuid.uuid4().hex[:10]}"
+    lite = sqlite3.connect(tmp_path / "sink.sqlite3")
+    try:
+        with psycopg.connect(broker.endpoint("postgres").url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+            try:
+                state = PostgresState(conn, schema=schema)
+                state.ensure()
+                conn.execute(f"CREATE TABLE {schema}.orders (id int PRIMARY KEY, name text, "
+                             "amount bigint, version bigint)")
+                conn.execute(f"INSERT INTO {schema}.orders SELECT g, 'o', g, g "
+                             "FROM generate_series(1, 100) g")
+                source = sql.Identifier(schema, "orders")
+                kwargs: dict[str, Any] = {"source": source, "sink": "orders", "state": state,
+                                          "pipeline": "p", "strategy": "incremental_merge"}
+                copy_pg_to_sqlite(conn, lite, **kwargs)
+                conn.execute(f"DELETE FROM {schema}.orders WHERE id <= 30")
+                second = copy_pg_to_sqlite(conn, lite, **kwargs)
+                assert (second.rows_written, second.rows_deleted) == (0, 30)
+                assert lite.execute("SELECT count(*) FROM orders").fetchone() == (70,)
+
+                def reject() -> None:
+                    raise RuntimeError("sink rejected the batch")
+
+                before = (state.xmin("back"), state.watermark("back"))
+                with pytest.raises(RuntimeError, match="rejected"):
+                    copy_sqlite_to_pg(lite, conn, source="orders",
+                                      sink=sql.Identifier(schema, "copy"), state=state,
+                                      pipeline="back", strategy="full_refresh", fail_load=reject)
+                assert (state.xmin("back"), state.watermark("back")) == before == (None, 0)
+                done = copy_sqlite_to_pg(lite, conn, source="orders",
+                                         sink=sql.Identifier(schema, "copy"), state=state,
+                                         pipeline="back", strategy="full_refresh")
+                assert (done.rows_written, done.watermark_after) == (70, 100)
+                assert state.xmin("back") is not None
+            finally:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        lite.close()
+        broker.close()

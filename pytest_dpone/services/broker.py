@@ -155,6 +155,13 @@ def _ready_timeout(environ: Mapping[str, str], given: float | None) -> float:
     return value
 
 
+def _missing_modules(*names: str) -> str:
+    """Comma-joined names that cannot be found (located without importing them)."""
+    import importlib.util
+
+    return ", ".join(name for name in names if importlib.util.find_spec(name) is None)
+
+
 class ServiceBroker:
     """Hands out ready endpoints for one pytest process; ``close()`` stops what it started.
 
@@ -250,10 +257,9 @@ class ServiceBroker:
         if not answers:
             passed_over.append(detail)
             return None
-        try:
-            import testcontainers  # noqa: F401
-        except ImportError:
-            passed_over.append("testcontainers is not installed (pytest-dpone[services])")
+        missing = _missing_modules("testcontainers", "docker", "filelock")
+        if missing:
+            passed_over.append(f"{missing} not installed (pytest-dpone[services])")
             return None
         return ContainerLauncher()
 
@@ -271,10 +277,9 @@ class ServiceBroker:
         except LocalPostgresMissing as exc:
             passed_over.append(f"no local server: {exc}")
             return None
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
-            passed_over.append("no local server: psycopg is not installed (pytest-dpone[services])")
+        missing = _missing_modules("psycopg", "filelock")
+        if missing:
+            passed_over.append(f"no local server: {missing} not installed (pytest-dpone[services])")
             return None
         return launcher
 
