@@ -16,7 +16,9 @@ STATE = (
     "load success."
 )
 RECONCILIATION = "Re-run physical-delete reconciliation against live services."
-RERUN_GATE = "Fix every *.missing / *.not_passed at its originating gate, then re-run the actual gate."
+RERUN_GATE = (
+    "Fix every *.missing / *.not_passed at its originating gate, then re-run the actual gate."
+)
 
 BY_CODE: dict[str, str] = {
     "performance_certification.not_passed": PERFORMANCE,
