@@ -202,3 +202,15 @@ def test_text_without_dollars_is_never_changed(text: str) -> None:
 def test_escaped_dollars_become_one_dollar(text: str) -> None:
     assert interpolate_text(f"$${text}", {}) == f"${text}"
     assert interpolate_text(f"$$$${text}", {}) == f"$${text}"
+
+
+def test_require_schema_refuses_to_pass_on_structure_alone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dpone_ops.commands.services as command
+
+    monkeypatch.setattr(command, "find_compose_schema", lambda environ: None)
+    assert main(["ops", "compose-check", str(COMPOSE), "--require-schema"]) == 2
+    assert "no Compose JSON Schema found" in capsys.readouterr().err
+    assert main(["ops", "compose-check", str(COMPOSE)]) == 0
+    assert "structural checks only" in capsys.readouterr().out
