@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 from pydantic import ValidationError
 
@@ -19,10 +20,10 @@ def test_committed_schemas_match_the_models() -> None:
     stale = sorted(set(committed) - set(expected))
     missing = sorted(set(expected) - set(committed))
     drifted = sorted(n for n in expected if n in committed and committed[n] != expected[n])
-    assert not (stale or missing or drifted), (
-        f"schemas drifted (run `dpone ops schema --write-dir dpone_ops/schemas`): "
-        f"stale={stale} missing={missing} drifted={drifted}"
-    )
+    hint = "run `dpone ops schema --write-dir dpone_ops/schemas`"
+    assert not stale, f"stale schemas {stale}: {hint}"
+    assert not missing, f"missing schemas {missing}: {hint}"
+    assert not drifted, f"drifted schemas {drifted}: {hint}"
 
 
 def test_every_conventional_slot_names_a_registered_kind() -> None:
