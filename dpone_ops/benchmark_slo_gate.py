@@ -34,7 +34,7 @@ from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_t
 REPORT_NAME = "benchmark_slo_gate"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
 
-# op -> (passes when, words for the Markdown)
+# How each objective reads in the Markdown: ``min`` passes at or above, ``max`` at or below.
 _OPS: dict[str, str] = {"min": ">=", "max": "<="}
 
 
@@ -183,12 +183,11 @@ def evaluate(
         blockers.append("slo.not_passed")
     blockers.extend(o.blocker for o in objectives if o.blocker)
 
-    failed = len({b for b in blockers})
+    codes = sorted(set(blockers))
     summary = (
         f"{len(comparisons)} baseline comparison(s) and {len(objectives)} objective(s) passed"
-        if not blockers else
-        f"{failed} blocker(s): " + ", ".join(sorted(set(blockers))[:5])
-        + (" …" if failed > 5 else "")
+        if not codes else
+        f"{len(codes)} blocker(s): " + ", ".join(codes[:5]) + (" …" if len(codes) > 5 else "")
     )
     return BenchmarkSloGate.build(
         stamp,
