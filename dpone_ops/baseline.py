@@ -78,6 +78,8 @@ def _auto_reason(old: Mapping[str, float] | None, new: Mapping[str, float]) -> s
     parts = [f"tightened {', '.join(tightened)}"] if tightened else []
     if added:
         parts.append(f"added {', '.join(added)}")
+    if not parts:
+        parts.append("values unchanged, row count recorded")
     return f"{RATCHET_REASON}: " + "; ".join(parts)
 
 
@@ -104,14 +106,17 @@ def update(
     stamp: Stamp,
     machine: MachineInfo,
     directions: Mapping[str, Direction] | None = None,
+    row_count: int | None = None,
 ) -> UpdateResult:
     """Ratchet ``baseline`` to ``metrics``.
 
     1. Find every loosening against the current baseline (none for a first baseline).
     2. Any loosening without a non-blank ``reason`` ⇒ refused; nothing is built.
     3. Identical metrics ⇒ no change (the history is not padded with no-op entries).
-    4. Otherwise the new baseline carries ``metrics`` and appends a history entry with the
-       commit, the time and the reason (given, or stated by the ratchet when nothing loosened).
+    4. Otherwise the new baseline carries ``metrics`` (and ``row_count`` when given, else the
+       previous one, so performance-certification can tell comparable runs) and appends a
+       history entry with the commit, the time and the reason (given, or stated by the
+       ratchet when nothing loosened).
     """
     why = (reason or "").strip() or None
     _check_usable(baseline, metrics, stamp)
@@ -122,7 +127,8 @@ def update(
     if loose and why is None:
         return UpdateResult(None, loose, refused=True, changed=False)
     # 3.
-    if baseline is not None and old == dict(metrics):
+    same_rows = row_count is None or baseline is None or row_count == baseline.row_count
+    if baseline is not None and old == dict(metrics) and same_rows:
         return UpdateResult(baseline, loose, refused=False, changed=False)
     # 4.
     entry = BaselineRecord(metrics=dict(metrics), commit_sha=stamp.commit_sha,
@@ -133,7 +139,9 @@ def update(
                f"{entry.reason}")
     new = BenchmarkBaseline.build(
         stamp, blockers=[], summary=summary, metrics=dict(metrics), machine=machine,
-        row_count=baseline.row_count if baseline is not None else None, history=history,
+        row_count=row_count if row_count is not None else (
+            baseline.row_count if baseline is not None else None),
+        history=history,
     )
     return UpdateResult(new, loose, refused=False, changed=True)
 

@@ -243,3 +243,14 @@ def test_a_hand_edited_history_that_hides_a_loosening_blocks_the_gate(
                                "benchmark_baseline.unexplained_loosening"]
     assert report.unexplained_history_entries == [1]
     assert all(c.passed for c in report.comparisons)
+
+
+def test_the_row_count_is_recorded_and_kept_for_comparable_runs(
+        baseline_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert read(baseline_file).row_count is None
+    assert update(monkeypatch, baseline_file, BASE, "--row-count", "10000") == 0
+    assert read(baseline_file).row_count == 10000
+    assert read(baseline_file).history[-1].reason.endswith("row count recorded")
+    faster = {**BASE, "duration_seconds": 30.0}
+    assert update(monkeypatch, baseline_file, faster) == 0
+    assert read(baseline_file).row_count == 10000

@@ -70,6 +70,8 @@ def register(commands: Any) -> None:
     upd.add_argument("--baseline", type=Path, required=True, metavar="FILE",
                      help="the baseline file to create or update")
     upd.add_argument("--reason", help="why this update is accepted (required to loosen)")
+    upd.add_argument("--row-count", type=_positive_int, metavar="N",
+                     help="rows per run the metrics were measured at (kept when omitted)")
     _add_direction_arg(upd)
     add_binding_args(upd)
     upd.set_defaults(handler=run_baseline_update)
@@ -110,6 +112,16 @@ def _add_metrics_args(parser: argparse.ArgumentParser) -> None:
 def _add_direction_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--direction", action="append", default=[], metavar="METRIC=higher|lower",
                         help="which way is better for a metric the built-in table does not know")
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise UsageError(f"--row-count must be a positive integer, got {value!r}") from None
+    if number < 1:
+        raise UsageError(f"--row-count must be a positive integer, got {value!r}")
+    return number
 
 
 def _directions(values: list[str]) -> dict[str, Direction]:
@@ -194,7 +206,7 @@ def run_baseline_update(args: argparse.Namespace) -> int:
     current = _current_baseline(args.baseline)
     result = ratchet.update(current, measured.metrics, reason=args.reason, stamp=stamp,
                             machine=measured.machine or current_machine(),
-                            directions=_directions(args.direction))
+                            directions=_directions(args.direction), row_count=args.row_count)
     if result.refused:
         listed = "; ".join(item.describe() for item in result.loosened)
         print(f"dpone: benchmark-baseline update refused: it loosens {listed}. A baseline is "
