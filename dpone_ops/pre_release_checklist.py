@@ -80,9 +80,10 @@ def evaluate(
     1. The release type names the required checks (unknown type: usage error).
     2. A required check nobody answered is ``<check>.missing``.
     3. An asserted ``false`` is ``<check>.not_passed``, required or not.
-    4. An evidenced check passes only when its artifact is valid, bound and passed; its
-       artifact's own blockers (``<check>.not_passed``, ``.invalid``, ``.missing``,
-       binding mismatches) are the check's blockers.
+    4. An evidenced check passes only when its artifact is of a known kind, valid, bound
+       and passed; the artifact's own blockers (``<check>.not_passed``, ``.invalid``,
+       ``.missing``, binding mismatches) are the check's blockers, and a generic file
+       that merely says ``"passed": true`` is ``<check>.self_declared``.
     """
     # 1.
     if release_type not in REQUIRED_CHECKS:
@@ -112,8 +113,13 @@ def evaluate(
                 raise ValueError(f"evidenced check {name} has no artifact")
             status = answer.artifact.status
             codes = list(status.blockers)
-            item = ChecklistItem(name=name, required=name in required, passed=status.passed,
-                                 blocker=status.blocker, source="evidence", artifact=status)
+            if status.passed and answer.artifact.model is None:
+                # Green only by the generic rule: a file that says "passed": true is a
+                # claim, not evidence (contract-reference §9.1).
+                codes.append(f"{name}.self_declared")
+            item = ChecklistItem(name=name, required=name in required, passed=not codes,
+                                 blocker=min(codes) if codes else None, source="evidence",
+                                 artifact=status)
         blockers.extend(codes)
         items.append(item)
     green = sum(i.passed for i in items)

@@ -56,6 +56,7 @@ _BY_REASON: dict[str, str] = {
     "unobserved": f"{STATE_MARKERS} Record before/after with `dpone_evidence.record_state`.",
     "mismatched_rows": PHYSICAL_DELETE,
     "invalid": f"{REAL_ARTIFACTS} Regenerate it with the tool that owns it.",
+    "self_declared": REAL_ARTIFACTS,
     "release_mismatch": REBUILD_BOUND,
     "commit_mismatch": REBUILD_BOUND,
     "profile_mismatch": REBUILD_BOUND,
