@@ -51,7 +51,8 @@ def run(tmp_path: Path, release_type: str, *extra: str) -> tuple[int, PreRelease
 def test_the_public_docs_invocation_with_all_eight_checks_passes(tmp_path: Path) -> None:
     code, report = run(tmp_path, "minor", *checks(**ALL_TRUE))
     assert code == 0
-    assert report.release == "v0.7.1" and report.release_type == "minor"
+    assert report.release == "v0.7.1"
+    assert report.release_type == "minor"
     assert [c.name for c in report.checks] == list(CHECK_NAMES)
     assert all(c.required and c.passed and c.source == "asserted" for c in report.checks)
 
@@ -122,8 +123,10 @@ def test_a_green_artifact_proves_its_check(tmp_path: Path) -> None:
                        _matrix(tmp_path, certification_report()))
     assert code == 0, report.blockers
     (item,) = [c for c in report.checks if c.name == "source_sink_matrix"]
-    assert item.source == "evidence" and item.artifact is not None
-    assert item.artifact.kind == "certification_report" and item.artifact.sha256
+    assert item.source == "evidence"
+    assert item.artifact is not None
+    assert item.artifact.kind == "certification_report"
+    assert item.artifact.sha256
 
 
 @pytest.mark.parametrize(

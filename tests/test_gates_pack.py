@@ -60,10 +60,13 @@ def test_a_green_matrix_with_its_run_passes_with_coverage_and_observability(
         "postgres_to_clickhouse__full_refresh"]
     assert all(i.status == "PASS" for i in report.items)
     assert report.observability is not None
-    assert report.observability.exit_status == 0 and report.observability.pytest == "8.3.0"
+    assert report.observability.exit_status == 0
+    assert report.observability.pytest == "8.3.0"
     assert report.observability.duration_seconds == 90.0
-    assert report.performance is not None and report.performance["memory_peak_mb"] == 1024.0
-    assert report.state_summary is not None and report.state_summary.startswith("PASS")
+    assert report.performance is not None
+    assert report.performance["memory_peak_mb"] == 1024.0
+    assert report.state_summary is not None
+    assert report.state_summary.startswith("PASS")
     assert report.pack_id.startswith("ccp-")
 
 
@@ -132,7 +135,8 @@ def test_the_markdown_renders_items_observability_blockers_and_the_runbook(
     assert code == 1
     text = (tmp_path / "out" / "connector_certification_pack.md").read_text()
     assert "- `mssql_to_clickhouse__incremental_merge.not_passed`" in text
-    assert "exit status: 0" in text and "pytest 8.3.0" in text
+    assert "exit status: 0" in text
+    assert "pytest 8.3.0" in text
     for line in PACK:
         assert line in text
     assert "Fix every `*.missing` / `*.not_passed`" in text

@@ -17,8 +17,8 @@ from dpone_ops.models.gates import PerformanceCertification
 from dpone_ops.performance_certification import parse_metric_values
 from dpone_ops.runbook import PERFORMANCE
 
-METRICS = {"throughput_rows_per_second": 1000, "duration_seconds": 60, "memory_peak_mb": 1024,
-           "failure_rate": 0}
+METRICS: dict[str, float] = {"throughput_rows_per_second": 1000, "duration_seconds": 60,
+                             "memory_peak_mb": 1024, "failure_rate": 0}
 MINIMUM = {"throughput_rows_per_second": 500, "failure_rate": 0}
 MAXIMUM = {"duration_seconds": 120, "memory_peak_mb": 2048}
 
@@ -28,7 +28,7 @@ def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
 
 
-def public_argv(out: Path, metrics: dict[str, Any] = METRICS) -> list[str]:
+def public_argv(out: Path, metrics: dict[str, float] = METRICS) -> list[str]:
     """The public docs' invocation, verbatim but for the output dir."""
     return ["ops", "performance-certification", "--profile", "real_local", "--row-count",
             "25000", "--metrics-json", json.dumps(metrics), "--minimum-json",
@@ -49,8 +49,10 @@ def test_the_public_docs_invocation_passes_and_writes_both_files(
 ) -> None:
     code, report = run(public_argv(tmp_path), tmp_path)
     assert code == 0
-    assert report.passed and report.evidence_status == "PASS"
-    assert report.row_count == 25000 and report.profile == "real_local"
+    assert report.passed
+    assert report.evidence_status == "PASS"
+    assert report.row_count == 25000
+    assert report.profile == "real_local"
     assert {(r.metric, r.rule) for r in report.results} == {
         ("throughput_rows_per_second", "min"), ("failure_rate", "min"),
         ("duration_seconds", "max"), ("memory_peak_mb", "max")}
@@ -63,7 +65,8 @@ def test_a_dropped_metric_is_missing_not_a_threshold_miss(tmp_path: Path) -> Non
     assert code == 1
     assert report.blockers == ["memory_peak_mb.missing"]
     (result,) = [r for r in report.results if r.metric == "memory_peak_mb"]
-    assert result.value is None and not result.passed
+    assert result.value is None
+    assert not result.passed
 
 
 def test_the_same_inputs_give_byte_identical_reports(tmp_path: Path) -> None:
@@ -134,14 +137,16 @@ def test_a_metric_with_no_direction_is_compared_once_its_direction_is_stated(
     code, report = run(argv, tmp_path)
     assert code == 0
     (result,) = [r for r in report.results if r.rule == "regression"]
-    assert result.direction == "higher" and result.threshold == pytest.approx(9.0)
+    assert result.direction == "higher"
+    assert result.threshold == pytest.approx(9.0)
 
 
 def test_a_comparable_baseline_within_tolerance_passes(tmp_path: Path) -> None:
     metrics = {**METRICS, "throughput_rows_per_second": 910, "duration_seconds": 65}
     code, report = run([*public_argv(tmp_path, metrics), "--baseline", _bl(tmp_path)], tmp_path)
     assert code == 0
-    assert report.baseline is not None and report.baseline.used
+    assert report.baseline is not None
+    assert report.baseline.used
     assert sum(r.rule == "regression" for r in report.results) == 4
 
 
@@ -160,7 +165,8 @@ def test_a_foreign_baseline_is_used_only_when_allowed_and_then_reported(tmp_path
             "--allow-foreign-baseline"]
     code, report = run(argv, tmp_path)
     assert code == 0
-    assert report.baseline is not None and report.baseline.used
+    assert report.baseline is not None
+    assert report.baseline.used
     assert any("platform" in m for m in report.baseline.mismatches)
     assert "not comparable: machine platform" in (
         tmp_path / "performance_certification.md").read_text()
@@ -238,7 +244,8 @@ def test_a_real_pytest_benchmark_json_is_read_as_metrics(
             "--output-dir", str(out)]
     code, report = run(argv, out)
     assert code == 0, report.blockers
-    assert report.source.kind == "pytest_benchmark" and report.source.benchmark_count == 2
+    assert report.source.kind == "pytest_benchmark"
+    assert report.source.benchmark_count == 2
     means = {b["name"]: b["stats"]["mean"] for b in raw["benchmarks"]}
     assert report.metrics["duration_seconds"] == pytest.approx(max(means.values()))
     assert report.metrics["throughput_rows_per_second"] == pytest.approx(
@@ -288,7 +295,8 @@ def test_unusable_input_exits_2_with_one_line(
     code = main(["ops", "performance-certification", *argv, "--output-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("dpone: error:") and err.count("\n") == 1
+    assert err.startswith("dpone: error:")
+    assert err.count("\n") == 1
     assert not (tmp_path / "performance_certification.json").exists()
 
 

@@ -42,14 +42,16 @@ def test_the_public_docs_invocation_lays_out_the_real_local_plan(
     plan = LiveCertificationPlan.model_validate_json(
         (tmp_path / "live_certification_plan.json").read_bytes())
     assert json.loads(capsys.readouterr().out) == plan.to_json_dict()
-    assert plan.passed and plan.row_count == 25000
+    assert plan.passed
+    assert plan.row_count == 25000
     assert plan.services == list(DISPOSABLE_SERVICES)
     assert [s.name for s in plan.steps] == [
         "start_services", "run_marked_tests", "performance_certification",
         "live_state_reconciliation", "certification_pack", "pre_release_checklist",
         "evidence_chain", "release_evidence_pack", "stop_services"]
     steps = {s.name: s for s in plan.steps}
-    assert steps["start_services"].required and not steps["stop_services"].required
+    assert steps["start_services"].required
+    assert not steps["stop_services"].required
     assert "docker/docker-compose.integration.yml up -d" in steps["start_services"].command
     assert "schema-registry" in steps["start_services"].command
     tests = steps["run_marked_tests"]
@@ -62,7 +64,8 @@ def test_the_public_docs_invocation_lays_out_the_real_local_plan(
         "test_artifacts/live_certification/performance-certification/"
         "performance_certification.md"]
     assert plan.required_env == ["DPONE_RELEASE"]
-    assert plan.credentials_missing == [] and plan.credentials_present == []
+    assert plan.credentials_missing == []
+    assert plan.credentials_present == []
 
 
 @pytest.mark.parametrize(
@@ -80,7 +83,8 @@ def test_each_profile_names_its_services(
     assert plan.services == services
     start = [s for s in plan.steps if s.name == "start_services"]
     if compose is None:
-        assert not start and plan.compose_file is None
+        assert not start
+        assert plan.compose_file is None
     else:
         assert start[0].required is compose
 
@@ -115,7 +119,8 @@ def test_vendor_live_with_every_credential_passes(
         monkeypatch.setenv(name, SECRET)
     code, plan = run(tmp_path, "--profile", "vendor_live", "--release", "v0.7.1")
     assert code == 0
-    assert plan.credentials_missing == [] and plan.required_env == VENDOR_VARS
+    assert plan.credentials_missing == []
+    assert plan.required_env == VENDOR_VARS
 
 
 def test_the_plans_gate_commands_are_accepted_by_this_cli(tmp_path: Path) -> None:
@@ -150,7 +155,8 @@ def test_unusable_input_exits_2(
     code = main(["ops", "live-certification-plan", *argv, "--output-dir", str(tmp_path)])
     assert code == 2
     err = capsys.readouterr().err
-    assert err.startswith("dpone: error:") and err.count("\n") == 1
+    assert err.startswith("dpone: error:")
+    assert err.count("\n") == 1
     assert not (tmp_path / "live_certification_plan.json").exists()
 
 

@@ -54,7 +54,8 @@ def test_the_public_docs_invocation_passes_on_the_plugins_evidence(tmp_path: Pat
     assert code == 0, report.blockers
     assert report.state_backends == ["kafka", "mssql", "postgres"]
     assert report.state_checks == ["cdc_offsets", "kafka_offsets", "xmin_state"]
-    assert report.delete_reconciliation_checked and report.physical_deletes_checked == 500
+    assert report.delete_reconciliation_checked
+    assert report.physical_deletes_checked == 500
     assert [a.name for a in report.artifacts] == ["reconciliation", "state"]
     assert all(a.passed and a.sha256 for a in report.artifacts)
 
