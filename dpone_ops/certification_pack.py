@@ -30,7 +30,7 @@ from dpone_ops.models.gates import (
     PerformanceCertification,
 )
 from dpone_ops.models.status import ArtifactStatus
-from dpone_ops.runbook import PACK, md_runbook
+from dpone_ops.runbook import PACK_GENERAL, markdown_section
 from dpone_ops.writing import (
     compact_canonical_bytes,
     md_blockers,
@@ -212,5 +212,6 @@ def render_markdown(report: ConnectorCertificationPack) -> str:
         perf.append("- no performance artifact given")
     perf.append(f"- state: {md_escape(report.state_summary or 'no state artifact given')}")
     return md_document("Connector certification pack", [
-        head, items, obs, perf, md_blockers(report.blockers), md_runbook(PACK, report.blockers),
+        head, items, obs, perf, md_blockers(report.blockers),
+        markdown_section(list(report.blockers), general=PACK_GENERAL),
     ])

@@ -15,7 +15,7 @@ from dpone_ops.artifact_validation import LoadedArtifact, missing
 from dpone_ops.models.base import Stamp
 from dpone_ops.models.evidence import ReconciliationEvidence, StateEvidence
 from dpone_ops.models.gates import LiveStateReconciliation, StateCheckResult
-from dpone_ops.runbook import STATE, md_runbook
+from dpone_ops.runbook import STATE_GENERAL, markdown_section
 from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_table
 
 NAME = "live_state_reconciliation"
@@ -184,5 +184,6 @@ def render_markdown(report: LiveStateReconciliation, *, notes: Sequence[str] = (
           a.sha256 or "", a.summary, a.path] for a in report.artifacts],
     )]
     return md_document("Live state reconciliation", [
-        head, checks, inputs, md_blockers(report.blockers), md_runbook(STATE, report.blockers),
+        head, checks, inputs, md_blockers(report.blockers),
+        markdown_section(list(report.blockers), general=STATE_GENERAL),
     ])

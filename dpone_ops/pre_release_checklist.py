@@ -17,7 +17,7 @@ from dpone_ops.artifact_validation import LoadedArtifact
 from dpone_ops.errors import UsageError
 from dpone_ops.models.base import Stamp
 from dpone_ops.models.gates import ChecklistItem, PreReleaseChecklist
-from dpone_ops.runbook import CHECKLIST, md_runbook
+from dpone_ops.runbook import CHECKLIST_GENERAL, markdown_section
 from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_table
 
 NAME = "pre_release_checklist"
@@ -152,5 +152,6 @@ def render_markdown(report: PreReleaseChecklist) -> str:
     note = ["Checks with source `asserted` are a person's word; `evidence` checks were "
             "proven by a validated artifact."]
     return md_document("Pre-release checklist", [
-        head, table, note, md_blockers(report.blockers), md_runbook(CHECKLIST, report.blockers),
+        head, table, note, md_blockers(report.blockers),
+        markdown_section(list(report.blockers), general=CHECKLIST_GENERAL),
     ])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from dpone_ops.models.base import Artifact, Stamp
 from dpone_ops.models.baseline import BenchmarkBaseline
@@ -15,10 +15,7 @@ from dpone_ops.models.evidence import (
     RunManifest,
     StateEvidence,
 )
-from dpone_ops.provenance import producer
 from dpone_ops.writing import write_json
-
-A = TypeVar("A", bound=Artifact)
 
 EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
 STAMP = Stamp(release="v0.7.1", profile="real_local", generated_at="2026-01-01T00:00:00Z")
@@ -26,19 +23,6 @@ COMMIT = "a" * 40
 GREEN_STATE = (("postgres", "xmin_state"), ("kafka", "kafka_offsets"), ("mssql", "cdc_offsets"))
 _TOTAL_OF = {"passed": "passed", "failed": "failures", "error": "errors", "skipped": "skipped",
              "xfailed": "xfailed", "xpassed": "xpassed"}
-
-
-def build(cls: type[A], stamp: Stamp, *, blockers: Sequence[str], summary: str,
-          complete: bool = True, **fields: Any) -> A:
-    """``Artifact.build`` for kinds with a ``complete`` field (``build`` consumes that name)."""
-    codes = sorted({*blockers, *([] if complete else [f"{cls.KIND}.incomplete"])})
-    return cls.model_validate({
-        "schema_version": f"dpone.{cls.KIND}.v1", "kind": cls.KIND, "producer": producer(),
-        "release": stamp.release, "profile": stamp.profile, "commit_sha": stamp.commit_sha,
-        "generated_at": stamp.generated_at, "passed": not codes,
-        "evidence_status": "PASS" if not codes else ("FAIL" if complete else "UNVERIFIED"),
-        "blockers": codes, "summary": summary, "complete": complete, **fields,
-    })
 
 
 def totals(statuses: Sequence[str]) -> dict[str, int]:
@@ -77,9 +61,8 @@ def state_evidence(
     obs = [observation(b, c) for b, c in pairs] if observations is None else observations
     red = any(c["status"] != "passed" for c in cases) or any(
         o["advanced"] != o["load_succeeded"] or not o["committed_after_load"] for o in obs)
-    return build(
-        StateEvidence, stamp,
-        blockers=["state.failed"] if red else [], summary="state evidence",
+    return StateEvidence.build(
+        stamp, blockers=["state.failed"] if red else [], summary="state evidence",
         complete=complete,
         state_backends=sorted({b for b, _ in pairs} if backends is None else backends),
         checks=sorted({c for _, c in pairs}),
@@ -100,9 +83,8 @@ def reconciliation_evidence(
     obs = [{"node_id": "tests/test_recon.py::test_0", "kind": "physical_delete",
             "source_rows": 1000, "sink_rows": 1000, "deleted_at_source": deletes,
             "deleted_at_sink": deletes, "mismatched_rows": mismatched}]
-    return build(
-        ReconciliationEvidence, stamp,
-        blockers=["reconciliation.failed"] if red else [], summary="reconciliation",
+    return ReconciliationEvidence.build(
+        stamp, blockers=["reconciliation.failed"] if red else [], summary="reconciliation",
         delete_reconciliation={"passed": delete_passed, "physical_deletes_checked": deletes},
         cases=cases, observations=obs, totals=totals(list(statuses)),
     )
@@ -129,9 +111,8 @@ def certification_report(
                       "status": status, "node_ids": [f"tests/test_matrix.py::test_{case_id}"],
                       "tests": 1, **counts})
     red = not built or any(c["status"] != "PASS" for c in built)
-    return build(
-        CertificationReport, stamp,
-        blockers=["certification_report.failed"] if red else [], summary="matrix",
+    return CertificationReport.build(
+        stamp, blockers=["certification_report.failed"] if red else [], summary="matrix",
         cells=built, complete=True,
         coverage={"case_count": len(built), "sources": sorted({c["source"] for c in built}),
                   "sinks": sorted({c["sink"] for c in built}),
@@ -143,14 +124,13 @@ def performance_metrics(metrics: dict[str, float] | None = None, *, complete: bo
                         stamp: Stamp = STAMP) -> PerformanceMetrics:
     values = {"throughput_rows_per_second": 1000.0, "duration_seconds": 60.0,
               "memory_peak_mb": 1024.0, "failure_rate": 0.0} if metrics is None else metrics
-    return build(PerformanceMetrics, stamp, blockers=[], summary="metrics", complete=complete,
+    return PerformanceMetrics.build(stamp, blockers=[], summary="metrics", complete=complete,
                                     metrics=values, samples=[])
 
 
 def run_manifest(*, exit_status: int = 0, stamp: Stamp = STAMP) -> RunManifest:
-    return build(
-        RunManifest, stamp,
-        blockers=[] if exit_status == 0 else ["run.exit_status"], summary="run",
+    return RunManifest.build(
+        stamp, blockers=[] if exit_status == 0 else ["run.exit_status"], summary="run",
         totals={"tests": 12, "passed": 12, "failures": 0, "errors": 0, "skipped": 0,
                 "xfailed": 0, "xpassed": 0, "deselected": 0, "rerun": 0},
         versions={"python": "3.11.9", "pytest": "8.3.0", "plugin": "0.1.0", "xdist": "3.6.0"},
