@@ -3,8 +3,9 @@
 Check names are the eight of the public docs; an unknown name is a usage error rather
 than a silently ignored typo (``--check docs=true`` must not look like documentation
 was checked). A check answered by ``--check-artifact`` passes only when that artifact
-validates green; a check answered ``false`` blocks even when the release type does not
-require it.
+is of a known kind and validates green (a generic ``{"passed": true}`` file is
+``<check>.self_declared``); a check answered ``false`` blocks even when the release type
+does not require it.
 """
 
 from __future__ import annotations
