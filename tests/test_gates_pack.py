@@ -13,6 +13,7 @@ from dpone_ops.runbook import PACK_GENERAL
 from dpone_ops.writing import md_escape
 from tests.gates_factories import (
     EPOCH,
+    STAMP,
     certification_report,
     performance_metrics,
     reconciliation_evidence,
@@ -101,6 +102,9 @@ BLOCKER_CASES: list[tuple[str, dict[str, Any], list[str], list[str]]] = [
     ("incomplete performance run", {"certification_report": certification_report(),
                                     "performance_metrics": performance_metrics(complete=False)},
      [], ["performance_metrics.not_passed"]),
+    ("matrix of another profile", {"certification_report": certification_report(
+        stamp=STAMP.model_copy(update={"profile": "local_live"}))}, [],
+     ["certification_report.profile_mismatch"]),
     ("required run manifest absent", {"certification_report": certification_report()},
      ["--require", "run_manifest"], ["run_manifest.missing"]),
 ]

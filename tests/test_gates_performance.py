@@ -101,7 +101,7 @@ BLOCKER_CASES: list[tuple[str, dict[str, float], Any, list[str]]] = [
      lambda p: ["--baseline", _bl(p)], ["memory_peak_mb.regression"]),
     ("failure-rate regression", {**METRICS, "failure_rate": 0.01},
      lambda p: ["--baseline", _bl(p)], ["failure_rate.regression"]),
-    ("baseline metric without value", {**METRICS, "memory_peak_mb": 1000},
+    ("baseline metric of unknown direction", {**METRICS, "memory_peak_mb": 1000},
      lambda p: ["--baseline", _bl(p, metrics={"rows_per_batch": 10.0})],
      ["rows_per_batch.direction_unknown"]),
     ("foreign machine", METRICS, lambda p: ["--baseline", _bl(p, machine={

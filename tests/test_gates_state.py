@@ -109,6 +109,8 @@ BLOCKER_CASES: list[tuple[str, Any, Any, list[str], list[str]]] = [
     ("mismatched rows", None, reconciliation_evidence(mismatched=3), [],
      ["delete_reconciliation.missing", "reconciliation.mismatched_rows",
       "reconciliation.not_passed"]),
+    ("state evidence that covers nothing", state_evidence([], observations=[]), None, [],
+     ["state.empty"]),
     ("extra required input absent", None, None, ["--require", "run_manifest"],
      ["run_manifest.missing"]),
     ("evidence of another profile",
