@@ -201,7 +201,8 @@ def render_markdown(report: ConnectorCertificationPack) -> str:
             f"pytest-benchmark {md_escape(o.benchmark or '-')}",
             f"- run: {md_escape(o.started_at)} to {md_escape(o.finished_at)} "
             f"({o.duration_seconds:g} s, {o.xdist_workers} xdist workers)",
-            f"- exit status: {o.exit_status}; interrupted: {md_bool(o.interrupted)}",
+            f"- exit status: {'unknown (recovered)' if o.exit_status is None else o.exit_status}"
+            f"; interrupted: {md_bool(o.interrupted)}",
             f"- tests: {o.tests} ({o.passed} passed, {o.failures} failed, {o.errors} errors, "
             f"{o.skipped} skipped)",
         ])
