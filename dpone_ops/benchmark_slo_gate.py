@@ -28,10 +28,15 @@ from dpone_ops.models.release_gates import (
     ObjectiveResult,
 )
 from dpone_ops.performance_certification import METRIC_NAME_RE
-from dpone_ops.runbook import COMPARABLE_BASELINE, PERFORMANCE, md_runbook
+from dpone_ops.runbook import PERFORMANCE_GENERAL, markdown_section
 from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_table
 
 REPORT_NAME = "benchmark_slo_gate"
+RUNBOOK: tuple[str, ...] = (
+    *PERFORMANCE_GENERAL,
+    "A baseline changes only through `dpone ops benchmark-baseline update`; loosening it "
+    "needs --reason, and the reason shows in this report.",
+)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
 
 # How each objective reads in the Markdown: ``min`` passes at or above, ``max`` at or below.
@@ -260,5 +265,5 @@ def render_markdown(report: BenchmarkSloGate) -> str:
         objectives.append("- none given")
     return md_document("Benchmark SLO gate", [
         head, baseline, objectives, md_blockers(report.blockers),
-        md_runbook((*PERFORMANCE, COMPARABLE_BASELINE), report.blockers),
+        markdown_section(report.blockers, general=RUNBOOK),
     ])

@@ -30,7 +30,7 @@ from dpone_ops.models.gates import (
     PerformanceCertification,
 )
 from dpone_ops.models.status import ArtifactStatus
-from dpone_ops.runbook import PACK, md_runbook
+from dpone_ops.runbook import PACK_GENERAL, markdown_section
 from dpone_ops.writing import (
     compact_canonical_bytes,
     md_blockers,
@@ -201,7 +201,8 @@ def render_markdown(report: ConnectorCertificationPack) -> str:
             f"pytest-benchmark {md_escape(o.benchmark or '-')}",
             f"- run: {md_escape(o.started_at)} to {md_escape(o.finished_at)} "
             f"({o.duration_seconds:g} s, {o.xdist_workers} xdist workers)",
-            f"- exit status: {o.exit_status}; interrupted: {md_bool(o.interrupted)}",
+            f"- exit status: {'unknown (recovered)' if o.exit_status is None else o.exit_status}"
+            f"; interrupted: {md_bool(o.interrupted)}",
             f"- tests: {o.tests} ({o.passed} passed, {o.failures} failed, {o.errors} errors, "
             f"{o.skipped} skipped)",
         ])
@@ -212,5 +213,6 @@ def render_markdown(report: ConnectorCertificationPack) -> str:
         perf.append("- no performance artifact given")
     perf.append(f"- state: {md_escape(report.state_summary or 'no state artifact given')}")
     return md_document("Connector certification pack", [
-        head, items, obs, perf, md_blockers(report.blockers), md_runbook(PACK, report.blockers),
+        head, items, obs, perf, md_blockers(report.blockers),
+        markdown_section(list(report.blockers), general=PACK_GENERAL),
     ])

@@ -17,7 +17,7 @@ from dpone_ops.metrics import PLAN_MAXIMUM as PLAN_MAXIMUM
 from dpone_ops.metrics import PLAN_MINIMUM as PLAN_MINIMUM
 from dpone_ops.models.base import Stamp
 from dpone_ops.models.gates import LiveCertificationPlan, PlanStep
-from dpone_ops.runbook import PLAN, md_runbook
+from dpone_ops.runbook import PLAN_GENERAL, markdown_section
 from dpone_ops.writing import md_blockers, md_bool, md_code, md_document, md_escape, md_table
 
 NAME = "live_certification_plan"
@@ -292,5 +292,6 @@ def render_markdown(plan: LiveCertificationPlan) -> str:
         [[s.name, a] for s in plan.steps for a in s.expected_artifacts],
     )]
     return md_document("Live certification plan", [
-        head, steps, artifacts, md_blockers(plan.blockers), md_runbook(PLAN, plan.blockers),
+        head, steps, artifacts, md_blockers(plan.blockers),
+        markdown_section(list(plan.blockers), general=PLAN_GENERAL),
     ])

@@ -15,7 +15,7 @@ from dpone_ops.artifact_validation import LoadedArtifact, missing
 from dpone_ops.models.base import Stamp
 from dpone_ops.models.evidence import ReconciliationEvidence, StateEvidence
 from dpone_ops.models.gates import LiveStateReconciliation, StateCheckResult
-from dpone_ops.runbook import STATE, md_runbook
+from dpone_ops.runbook import STATE_GENERAL, markdown_section
 from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_table
 
 NAME = "live_state_reconciliation"
@@ -66,7 +66,8 @@ def evaluate(
        passed; each problem is the artifact's own blocker (``state.missing``, ...).
     2. The required backend x check pairs are: the backends in the state evidence plus
        ``--require-backend``, each with its applicable check (xmin_state, kafka_offsets,
-       cdc_offsets; else run_state), plus every pair the evidence declares or executed.
+       cdc_offsets; else run_state), plus every pair the evidence declares or executed;
+       state evidence with no pair at all is ``state.empty``.
     3. Each pair needs a passed test (``.missing``), no red test (``.not_passed``) and a
        recorded load that advanced the state (``.unobserved``).
     4. Every recorded observation: state advanced without a successful load
@@ -86,8 +87,10 @@ def evaluate(
         blockers.extend(status.blockers)
     state_in = loaded.get("state")
     state = state_in.model if state_in and isinstance(state_in.model, StateEvidence) else None
-    # 2. required pairs
+    # 2. required pairs; proving nothing is not a pass
     pairs = required_pairs(state, policy)
+    if state is not None and not pairs:
+        blockers.append("state.empty")
     # 3. + 4. per pair, then every observation
     results: list[StateCheckResult] = []
     for backend, check in pairs:
@@ -184,5 +187,6 @@ def render_markdown(report: LiveStateReconciliation, *, notes: Sequence[str] = (
           a.sha256 or "", a.summary, a.path] for a in report.artifacts],
     )]
     return md_document("Live state reconciliation", [
-        head, checks, inputs, md_blockers(report.blockers), md_runbook(STATE, report.blockers),
+        head, checks, inputs, md_blockers(report.blockers),
+        markdown_section(list(report.blockers), general=STATE_GENERAL),
     ])

@@ -14,7 +14,7 @@ from packaging.version import InvalidVersion, Version
 
 from dpone_ops.models.base import Stamp
 from dpone_ops.models.release_gates import DistFile, PackageCheck, PackageStep, StepOutcome
-from dpone_ops.runbook import line_for, md_runbook
+from dpone_ops.runbook import line_for, markdown_section
 from dpone_ops.writing import md_blockers, md_bool, md_code, md_document, md_escape, md_table
 
 STEP_ORDER: tuple[str, ...] = (
@@ -273,10 +273,10 @@ def render_markdown(report: PackageCheck) -> str:
         [[f.filename, f.type, f.sha256, f.size_bytes] for f in report.files],
     )] if report.files else ["## Built files", "", "- none"]
     warnings = ["## Warnings", ""]
-    warnings += [f"- {md_code(code)}: {line_for(code)}" for code in report.warnings]
+    warnings += [f"- {md_code(code)}: {md_escape(line_for(code))}" for code in report.warnings]
     if not report.warnings:
         warnings.append("- none")
     return md_document("Package check", [
         head, steps, files, warnings, md_blockers(report.blockers),
-        md_runbook(RUNBOOK, report.blockers),
+        markdown_section(report.blockers, general=RUNBOOK),
     ])

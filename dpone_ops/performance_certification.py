@@ -45,7 +45,7 @@ from dpone_ops.models.gates import (
     PerformanceCertification,
 )
 from dpone_ops.models.status import ArtifactStatus
-from dpone_ops.runbook import PERFORMANCE, md_runbook
+from dpone_ops.runbook import PERFORMANCE_GENERAL, markdown_section
 from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_table
 
 NAME = "performance_certification"
@@ -262,7 +262,7 @@ def render_markdown(report: PerformanceCertification) -> str:
             [[a.name, md_bool(a.passed), a.kind or "", a.sha256 or "", a.summary]
              for a in report.artifacts])])
     sections.append(md_blockers(report.blockers))
-    sections.append(md_runbook(PERFORMANCE, report.blockers))
+    sections.append(markdown_section(list(report.blockers), general=PERFORMANCE_GENERAL))
     return md_document("Performance certification", sections)
 
 

@@ -3,8 +3,9 @@
 Check names are the eight of the public docs; an unknown name is a usage error rather
 than a silently ignored typo (``--check docs=true`` must not look like documentation
 was checked). A check answered by ``--check-artifact`` passes only when that artifact
-validates green; a check answered ``false`` blocks even when the release type does not
-require it.
+is of a known kind and validates green (a generic ``{"passed": true}`` file is
+``<check>.self_declared``); a check answered ``false`` blocks even when the release type
+does not require it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dpone_ops.artifact_validation import LoadedArtifact
 from dpone_ops.errors import UsageError
 from dpone_ops.models.base import Stamp
 from dpone_ops.models.gates import ChecklistItem, PreReleaseChecklist
-from dpone_ops.runbook import CHECKLIST, md_runbook
+from dpone_ops.runbook import CHECKLIST_GENERAL, markdown_section
 from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_table
 
 NAME = "pre_release_checklist"
@@ -80,9 +81,10 @@ def evaluate(
     1. The release type names the required checks (unknown type: usage error).
     2. A required check nobody answered is ``<check>.missing``.
     3. An asserted ``false`` is ``<check>.not_passed``, required or not.
-    4. An evidenced check passes only when its artifact is valid, bound and passed; its
-       artifact's own blockers (``<check>.not_passed``, ``.invalid``, ``.missing``,
-       binding mismatches) are the check's blockers.
+    4. An evidenced check passes only when its artifact is of a known kind, valid, bound
+       and passed; the artifact's own blockers (``<check>.not_passed``, ``.invalid``,
+       ``.missing``, binding mismatches) are the check's blockers, and a generic file
+       that merely says ``"passed": true`` is ``<check>.self_declared``.
     """
     # 1.
     if release_type not in REQUIRED_CHECKS:
@@ -112,8 +114,13 @@ def evaluate(
                 raise ValueError(f"evidenced check {name} has no artifact")
             status = answer.artifact.status
             codes = list(status.blockers)
-            item = ChecklistItem(name=name, required=name in required, passed=status.passed,
-                                 blocker=status.blocker, source="evidence", artifact=status)
+            if status.passed and answer.artifact.model is None:
+                # Green only by the generic rule: a file that says "passed": true is a
+                # claim, not evidence (contract-reference §9.1).
+                codes.append(f"{name}.self_declared")
+            item = ChecklistItem(name=name, required=name in required, passed=not codes,
+                                 blocker=min(codes) if codes else None, source="evidence",
+                                 artifact=status)
         blockers.extend(codes)
         items.append(item)
     green = sum(i.passed for i in items)
@@ -146,5 +153,6 @@ def render_markdown(report: PreReleaseChecklist) -> str:
     note = ["Checks with source `asserted` are a person's word; `evidence` checks were "
             "proven by a validated artifact."]
     return md_document("Pre-release checklist", [
-        head, table, note, md_blockers(report.blockers), md_runbook(CHECKLIST, report.blockers),
+        head, table, note, md_blockers(report.blockers),
+        markdown_section(list(report.blockers), general=CHECKLIST_GENERAL),
     ])

@@ -201,7 +201,7 @@ class Observability(StrictModel):
     started_at: str
     finished_at: str
     duration_seconds: FiniteFloat
-    exit_status: int
+    exit_status: int | None  # None: a hard-killed session recovered from its journal
     interrupted: bool
     xdist_workers: NonNegInt
     tests: NonNegInt
