@@ -48,6 +48,12 @@ RUNBOOK: tuple[str, ...] = (
     "`package.index_unreachable`: the index was not asked; re-run where it is reachable "
     "(or pass --require-index to make this a blocker) before publishing.",
 )
+WARNING_LINES: dict[str, str] = {
+    "package.index_unreachable": (
+        "The index could not be asked whether this version is published; this step is not a "
+        "pass. Re-run where the index is reachable before publishing."
+    ),
+}
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 OUTPUT_TAIL_LINES = 15
 # pip's verbose log says why it could not read the project page. Only a 404 proves
@@ -273,7 +279,8 @@ def render_markdown(report: PackageCheck) -> str:
         [[f.filename, f.type, f.sha256, f.size_bytes] for f in report.files],
     )] if report.files else ["## Built files", "", "- none"]
     warnings = ["## Warnings", ""]
-    warnings += [f"- {md_code(code)}: {md_escape(line_for(code))}" for code in report.warnings]
+    warnings += [f"- {md_code(code)}: {md_escape(WARNING_LINES.get(code, line_for(code)))}"
+                 for code in report.warnings]
     if not report.warnings:
         warnings.append("- none")
     return md_document("Package check", [
