@@ -76,7 +76,9 @@ def test_a_fresh_chain_verifies_and_records_relative_paths(
     assert index.root == merkle.root([bytes.fromhex(e.sha256) for e in index.entries]).hex()
     code, report = _verify(tmp_path, index_path, "--release", "v1.0.0")
     assert code == 0
-    assert report.verified and report.passed and report.blockers == []
+    assert report.verified
+    assert report.passed
+    assert report.blockers == []
     assert all(e.actual_sha256 == e.expected_sha256 for e in report.entries)
     assert report.signature.verified is None
 
@@ -102,10 +104,12 @@ def test_an_edited_artifact_is_reported_with_expected_and_actual_digest(tmp_path
     assert report.blockers == ["artifact_1.digest_mismatch", "artifact_2.missing"]
     broken = report.entries[1]
     assert broken.expected_sha256 == before
-    assert broken.actual_sha256 is not None and broken.actual_sha256 != before
+    assert broken.actual_sha256 is not None
+    assert broken.actual_sha256 != before
     assert any(before in f.message and broken.actual_sha256 in f.message
                for f in report.findings)
-    assert report.entries[0].passed and not report.entries[2].exists
+    assert report.entries[0].passed
+    assert not report.entries[2].exists
 
 
 def test_hmac_key_from_the_environment_signs_and_a_key_verifies(
@@ -115,7 +119,8 @@ def test_hmac_key_from_the_environment_signs_and_a_key_verifies(
     monkeypatch.setenv("DPONE_EVIDENCE_KEY", "correct horse")
     _, index_path = _build(tmp_path, files)
     index = EvidenceChainIndex.model_validate_json(index_path.read_bytes())
-    assert index.signature is not None and index.signature.algorithm == "hmac-sha256"
+    assert index.signature is not None
+    assert index.signature.algorithm == "hmac-sha256"
     assert "correct horse" not in index_path.read_text()
     assert _verify(tmp_path, index_path)[0] == 0
     monkeypatch.setenv("DPONE_EVIDENCE_KEY", "wrong horse")
@@ -155,13 +160,16 @@ def test_ed25519_signs_with_the_private_key_and_verifies_with_the_public_key(
     private_pem, public_pem = _ed25519_pair(tmp_path)
     _, index_path = _build(tmp_path, _artifacts(tmp_path), "--signing-key-file", str(private_pem))
     index = EvidenceChainIndex.model_validate_json(index_path.read_bytes())
-    assert index.signature is not None and index.signature.algorithm == "ed25519"
+    assert index.signature is not None
+    assert index.signature.algorithm == "ed25519"
     code, report = _verify(tmp_path, index_path, "--key-file", str(public_pem))
-    assert code == 0 and report.signature.verified is True
+    assert code == 0
+    assert report.signature.verified is True
     (tmp_path / "other").mkdir()
     _, other_public = _ed25519_pair(tmp_path / "other")
     code, report = _verify(tmp_path, index_path, "--key-file", str(other_public))
-    assert code == 1 and report.blockers == ["chain.signature_invalid"]
+    assert code == 1
+    assert report.blockers == ["chain.signature_invalid"]
     assert "signed by key" in report.findings[0].message
 
 
@@ -182,7 +190,8 @@ def test_ed25519_without_the_signing_extra_is_a_clear_usage_error(
     code, _ = _build(tmp_path, _artifacts(tmp_path), "--signing-key-file", str(private_pem))
     assert code == 2
     err = capsys.readouterr().err
-    assert "pytest-dpone[signing]" in err and "Traceback" not in err
+    assert "pytest-dpone[signing]" in err
+    assert "Traceback" not in err
 
 
 def test_a_chain_links_to_the_previous_releases_head(tmp_path: Path) -> None:
@@ -197,10 +206,12 @@ def test_a_chain_links_to_the_previous_releases_head(tmp_path: Path) -> None:
     assert _verify(tmp_path, new_index)[0] == 0
     old_index.write_text(old_index.read_text().replace('"v0.9.0"', '"v0.9.1"'))
     code, report = _verify(tmp_path, new_index)
-    assert code == 1 and report.blockers == ["chain.previous_mismatch"]
+    assert code == 1
+    assert report.blockers == ["chain.previous_mismatch"]
     old_index.unlink()
     code, report = _verify(tmp_path, new_index)
-    assert code == 1 and report.blockers == ["chain.previous_missing"]
+    assert code == 1
+    assert report.blockers == ["chain.previous_missing"]
 
 
 def test_prove_prints_an_inclusion_proof_that_verifies(tmp_path: Path) -> None:
@@ -210,15 +221,19 @@ def test_prove_prints_an_inclusion_proof_that_verifies(tmp_path: Path) -> None:
     code, report = _verify(tmp_path, index_path, "--prove", "artifact_3")
     assert code == 0
     proof = report.proof
-    assert proof is not None and proof.verified
+    assert proof is not None
+    assert proof.verified
     assert (proof.leaf_index, proof.tree_size, proof.root) == (3, 5, index.root)
     assert merkle.verify_inclusion(bytes.fromhex(proof.sha256), 3, 5,
                                    [bytes.fromhex(h) for h in proof.audit_path],
                                    bytes.fromhex(index.root))
     md = (tmp_path / "verify" / "evidence_chain_verification.md").read_text()
-    assert "## Inclusion proof" in md and proof.audit_path[0] in md
+    assert "## Inclusion proof" in md
+    assert proof.audit_path[0] in md
     code, report = _verify(tmp_path, index_path, "--prove", "stranger")
-    assert code == 1 and report.blockers == ["stranger.not_in_chain"] and report.proof is None
+    assert code == 1
+    assert report.blockers == ["stranger.not_in_chain"]
+    assert report.proof is None
 
 
 def test_a_path_leaving_the_allowed_root_is_refused_unread(tmp_path: Path) -> None:
@@ -233,13 +248,15 @@ def test_a_path_leaving_the_allowed_root_is_refused_unread(tmp_path: Path) -> No
     data["entries"][0]["path"] = str(files["artifact_0"].resolve())
     index_path.write_text(json.dumps(data))
     code, report = _verify(tmp_path, index_path)
-    assert code == 1 and report.blockers == ["artifact_0.missing", "chain.path_escape"]
+    assert code == 1
+    assert report.blockers == ["artifact_0.missing", "chain.path_escape"]
 
 
 def test_verify_binds_the_release(tmp_path: Path) -> None:
     _, index_path = _build(tmp_path, _artifacts(tmp_path))
     code, report = _verify(tmp_path, index_path, "--release", "v2.0.0")
-    assert code == 1 and report.blockers == ["chain.release_mismatch"]
+    assert code == 1
+    assert report.blockers == ["chain.release_mismatch"]
     assert report.release == "v2.0.0"
 
 
@@ -263,7 +280,8 @@ def test_an_unusable_index_exits_2_with_one_line(
                  "--output-dir", str(tmp_path / "out")])
     assert code == 2
     err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1
+    assert message in err
+    assert err.count("\n") == 1
     assert not (tmp_path / "out").exists()
 
 
@@ -295,7 +313,7 @@ def test_markdown_output_escapes_and_lists_every_entry(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = _artifacts(tmp_path)
-    _, index_path = _build(tmp_path, files, "--format", "md", release="v1|`<b>`")
+    _build(tmp_path, files, "--format", "md", release="v1|`<b>`")
     printed = capsys.readouterr().out
     assert printed == (tmp_path / "chain" / "evidence_chain_index.md").read_text()
     assert "v1\\|\\`&lt;b&gt;\\`" in printed

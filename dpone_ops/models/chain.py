@@ -70,7 +70,7 @@ class EvidenceChainIndex(Artifact):
     latest_chain_hash: Sha256Hex | None
     root: Sha256Hex = Field(description="RFC 6962 Merkle tree head over the entries' sha256")
     previous: PreviousIndex | None
-    signature: ChainSignature | None
+    signature: ChainSignature | None = None
 
     @model_validator(mode="after")
     def _chain_rules(self, info: ValidationInfo) -> EvidenceChainIndex:
