@@ -83,13 +83,13 @@ class Case(StrictModel):
 
     node_id: str
     status: CaseStatus
-    services: list[str] = []
+    services: list[str] = Field(default_factory=list)
     duration_ms: NonNegFloat | None = None
     worker: str | None = None
     shard: str | None = None
     skip_reason: str | None = None
     retried: bool = False
-    attempts: list[Attempt] = []
+    attempts: list[Attempt] = Field(default_factory=list)
 
 
 class ServiceGate(StrictModel):
@@ -270,7 +270,7 @@ class MetricSample(StrictModel):
     unit: str
     status: CaseStatus | None = None
     stats: BenchmarkStats | None = None
-    extra_info: dict[str, JSONValue] = {}
+    extra_info: dict[str, JSONValue] = Field(default_factory=dict)
 
 
 class PerformanceMetrics(Artifact):
