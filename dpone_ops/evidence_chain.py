@@ -495,9 +495,13 @@ def previous_reference(previous_path: Path, *, index_dir: Path) -> PreviousIndex
 
 
 def relative_posix(path: Path, index_dir: Path, *, flag: str) -> str:
-    """``path`` relative to the directory the index is written into, with ``/``."""
+    """``path`` relative to the directory the index is written into, with ``/``.
+
+    Both sides are resolved first: the OS resolves ``..`` after following symlinks, so a
+    purely lexical relative path could point elsewhere when a directory is a symlink.
+    """
     try:
-        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(index_dir))
+        rel = os.path.relpath(os.path.realpath(path), os.path.realpath(index_dir))
     except ValueError:  # another drive on Windows: no relative path exists
         raise UsageError(f"{flag} {path}: not reachable relative to {index_dir}") from None
     return Path(rel).as_posix()

@@ -319,3 +319,28 @@ def test_markdown_output_escapes_and_lists_every_entry(
     assert "v1\\|\\`&lt;b&gt;\\`" in printed
     for name in files:
         assert name.replace("_", "\\_") in printed
+
+
+def test_an_index_written_through_a_symlinked_directory_still_finds_its_files(
+    tmp_path: Path,
+) -> None:
+    files = _artifacts(tmp_path)
+    (tmp_path / "deep" / "real").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "deep" / "real")
+    _, index_path = _build(tmp_path, files, out="link")
+    index = EvidenceChainIndex.model_validate_json(index_path.read_bytes())
+    assert index.entries[0].path == "../../evidence/artifact_0.json"
+    assert _verify(tmp_path, index_path)[0] == 0
+
+
+def test_verify_accepts_key_as_a_short_spelling_of_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DPONE_EVIDENCE_KEY", "k1")
+    _, index_path = _build(tmp_path, _artifacts(tmp_path))
+    monkeypatch.delenv("DPONE_EVIDENCE_KEY")
+    key_file = tmp_path / "key"
+    key_file.write_text("k1")
+    code, report = _verify(tmp_path, index_path, "--key", str(key_file))
+    assert code == 0
+    assert report.signature.verified is True

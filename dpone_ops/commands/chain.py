@@ -69,7 +69,7 @@ def register(commands: Any) -> None:
     verify.add_argument("--index", type=Path, required=True, metavar="F",
                         help="the evidence_chain_index.json to verify")
     verify.add_argument("--release", help="the release the index must belong to")
-    verify.add_argument("--key-file", type=Path, metavar="F",
+    verify.add_argument("--key-file", "--key", type=Path, metavar="F",
                         help=f"HMAC secret or Ed25519 PEM public key (default: {KEY_ENV})")
     verify.add_argument("--prove", metavar="NAME",
                         help="print and check the Merkle inclusion proof of this artifact")
