@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from pydantic import ValidationError
 
 from dpone_ops import merkle
 from dpone_ops.cli import main
 from dpone_ops.evidence_chain import chain_hash
-from dpone_ops.models.chain import EvidenceChainIndex, EvidenceChainVerification
+from dpone_ops.models.chain import (
+    CHAIN_LENIENT,
+    EvidenceChainIndex,
+    EvidenceChainVerification,
+)
 
 COMMIT = "c" * 40
 EPOCH = "1700000000"
@@ -344,3 +350,24 @@ def test_verify_accepts_key_as_a_short_spelling_of_key_file(
     code, report = _verify(tmp_path, index_path, "--key", str(key_file))
     assert code == 0
     assert report.signature.verified is True
+
+
+@pytest.mark.parametrize(
+    ("edit", "rule"),
+    [
+        (lambda d: d.update(entry_count=d["entry_count"] + 1), "entry_count must equal"),
+        (lambda d: d["entries"].reverse(), "indexes must be 0..n-1"),
+        (lambda d: d["entries"][1].update(name=d["entries"][0]["name"]), "names must be unique"),
+        (lambda d: d.update(latest_chain_hash="0" * 64), "latest_chain_hash must be"),
+    ],
+)
+def test_the_index_model_refuses_an_inconsistent_index_unless_read_leniently(
+    tmp_path: Path, edit: Any, rule: str
+) -> None:
+    _, index_path = _build(tmp_path, _artifacts(tmp_path))
+    data = json.loads(index_path.read_text())
+    edit(data)
+    with pytest.raises(ValidationError, match=rule):
+        EvidenceChainIndex.model_validate(data)
+    lenient = EvidenceChainIndex.model_validate(data, context={CHAIN_LENIENT: True})
+    assert lenient.entry_count == data["entry_count"]

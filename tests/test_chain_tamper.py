@@ -241,7 +241,10 @@ def change_release_bound(case: Case, data: st.DataObject) -> tuple[str, list[str
 
 def strip_signature(case: Case, data: st.DataObject) -> tuple[str, list[str]]:
     index = case.load()
-    index["signature"] = None if data.draw(st.booleans()) else index.pop("signature") and None
+    if data.draw(st.booleans()):
+        index["signature"] = None
+    else:
+        del index["signature"]
     case.save(index)
     return "chain.signature_missing", ["--key-file", str(case.key_file)]
 
