@@ -263,7 +263,7 @@ def judge(
     bound = _binding_blockers(name, data, binding)
     model_cls = KINDS.get(kind) if kind else None
 
-    if expected is not None and expected in KINDS and kind != expected:
+    if expected is not None and kind != expected:
         legacy_ok, why = generic_verdict(data)
         what = f"kind {kind!r}" if kind else "no kind (self-declared or legacy format)"
         summary = f"{read.path}: expected a {expected} artifact, got {what}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -15,7 +16,11 @@ from pydantic import BaseModel
 from dpone_ops.errors import InputError, UsageError
 
 OutputFormat = Literal["json", "markdown"]
-_FORMAT_ALIASES: dict[str, OutputFormat] = {"json": "json", "markdown": "markdown", "md": "markdown"}
+_FORMAT_ALIASES: dict[str, OutputFormat] = {
+    "json": "json",
+    "markdown": "markdown",
+    "md": "markdown",
+}
 
 
 def parse_format(value: str) -> OutputFormat:
@@ -66,10 +71,8 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp_name)
-        except OSError:
-            pass
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     _fsync_directory(directory)
 
@@ -81,9 +84,8 @@ def _fsync_directory(directory: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -142,7 +144,8 @@ def md_bool(value: bool | None) -> str:
 
 def md_blockers(blockers: Sequence[str]) -> list[str]:
     lines = ["## Blockers", ""]
-    lines.extend(f"- `{code}`" if code.isascii() else f"- {md_escape(code)}" for code in blockers)
+    # Blocker codes are pattern-checked by the models, so they are safe inside backticks.
+    lines.extend(f"- `{code}`" for code in blockers)
     if not blockers:
         lines.append("- none")
     return lines

@@ -86,7 +86,9 @@ def stamp_from_args(args: argparse.Namespace, *, resolve_commit: bool = True) ->
     if resolve_commit:
         commit = provenance.resolve_commit_sha(explicit)
     else:
-        commit = provenance.validate_commit_sha(explicit, source="--commit-sha") if explicit else None
+        commit = (
+            provenance.validate_commit_sha(explicit, source="--commit-sha") if explicit else None
+        )
     return Stamp(
         release=getattr(args, "release", None),
         profile=getattr(args, "profile", None),

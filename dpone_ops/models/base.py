@@ -103,13 +103,13 @@ class Artifact(StrictModel):
     ) -> A:
         """Fill the header from ``stamp`` and the verdict from ``blockers``.
 
-        An incomplete artifact always carries ``<kind>.incomplete``. A red artifact is
+        An incomplete artifact always carries ``<kind>.incomplete`` (and ``complete: false``
+        on models that have that field). A red artifact is
         ``UNVERIFIED`` when it is incomplete or nothing was executed, else ``FAIL``.
         """
-        codes = set(blockers)
-        if "complete" in cls.model_fields:
-            # Models that record completeness carry the same flag that shaped the verdict.
+        if "complete" in cls.model_fields:  # models that record completeness get it too
             fields["complete"] = complete
+        codes = set(blockers)
         if not complete:
             codes.add(f"{cls.KIND}.incomplete")
         ordered = sorted(codes)
