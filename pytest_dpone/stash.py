@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,14 +49,13 @@ def broker_for(config: pytest.Config) -> ServiceBroker:
     """This process's service broker, created on first use and closed at session end."""
     broker = config.stash.get(BROKER_KEY, None)
     if broker is None:
-        settings = config.stash.get(SETTINGS_KEY, None)
         workerinput = getattr(config, "workerinput", None)
         worker_id = workerinput["workerid"] if workerinput else None
-        if settings is not None and settings.evidence_dir is not None:
-            root = settings.evidence_dir / ".services"
-        else:
-            uid = workerinput.get("testrunuid", "") if workerinput else ""
-            root = Path(tempfile.gettempdir()) / f"dpone-services-{uid or 'local'}"
+        # One root per session, shared by its xdist workers (same testrunuid) so that a
+        # server one worker starts serves them all; never inside the evidence dir, since
+        # a local server's data dir does not belong in the evidence.
+        uid = workerinput.get("testrunuid", "") if workerinput else ""
+        root = Path(tempfile.gettempdir()) / f"dpone-services-{uid or os.getpid()}"
         root.mkdir(parents=True, exist_ok=True)
         broker = ServiceBroker(root, worker_id=worker_id)
         config.stash[BROKER_KEY] = broker

@@ -5,9 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from _plugin_support import COMMIT, load_evidence, normalized, run
 
 from pytest_dpone.recorder import redact_argv
+from tests._plugin_support import COMMIT, load_evidence, normalized, run
 
 SERVICE_SUITE = """
 import pytest

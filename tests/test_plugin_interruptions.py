@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from _plugin_support import COMMIT, journal_cases, load_evidence, run
 
 from dpone_ops.cli import main
 from dpone_ops.models.evidence import RunManifest
+from tests._plugin_support import COMMIT, journal_cases, load_evidence, run
 
 SLOW_SUITE = """
 import pathlib

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from _plugin_support import load_evidence, run
+
+from tests._plugin_support import load_evidence, run
 
 
 def test_markers_are_listed_with_their_signatures(pytester: pytest.Pytester) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _plugin_support import journal_cases, load_evidence, normalized, run
 
 from dpone_ops.cli import main
 from dpone_ops.models.evidence import EvidenceMerge
 from pytest_dpone.shards import parse_shard, shard_of
+from tests._plugin_support import journal_cases, load_evidence, normalized, run
 
 SUITE = """
 import pytest
