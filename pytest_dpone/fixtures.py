@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import sys
 import time
 from collections.abc import Iterator
@@ -51,7 +50,11 @@ def _number(value: Any, what: str) -> float:
     return float(value)
 
 
-def _peak_rss_mb() -> float:
+def _peak_rss_mb() -> float | None:
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports KiB, macOS bytes.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
@@ -144,8 +147,9 @@ class TestEvidence:
         elapsed = time.perf_counter() - start
         result.duration_seconds = elapsed
         result.memory_peak_mb = _peak_rss_mb()
-        samples = [("duration_seconds", elapsed, "s"), ("memory_peak_mb", result.memory_peak_mb,
-                                                        "MiB")]
+        samples: list[tuple[str, float, str]] = [("duration_seconds", elapsed, "s")]
+        if result.memory_peak_mb is not None:
+            samples.append(("memory_peak_mb", result.memory_peak_mb, "MiB"))
         if rows is not None:
             result.throughput_rows_per_second = rows / elapsed if elapsed > 0 else float(rows)
             samples.append(("throughput_rows_per_second", result.throughput_rows_per_second,

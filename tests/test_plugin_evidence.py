@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -359,3 +361,44 @@ def test_xdist_and_plain_runs_give_equal_evidence(pytester: pytest.Pytester) -> 
 )
 def test_argv_secrets_are_redacted(argv: list[str], expected: list[str]) -> None:
     assert redact_argv(argv) == expected
+
+
+class _FakeMinio(http.server.BaseHTTPRequestHandler):
+    server_version = "MinIO/RELEASE.fake"  # what the Server header says
+    sys_version = ""
+
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/minio/health/live" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+def test_dpone_service_records_the_provider_that_served_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FakeMinio)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("DPONE_SERVICE_PROVIDERS", "env")
+        monkeypatch.setenv("DPONE_IT_MINIO_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        pytester.makepyfile(test_svc="""
+            import pytest
+
+            @pytest.mark.service("minio")
+            def test_minio(dpone_service):
+                assert dpone_service.provider == "env"
+        """)
+        run(pytester, "-p", "no:xdist", "--dpone-require-service=minio").assert_outcomes(
+            passed=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    minio = load_evidence(pytester.path / "evidence")["service_markers"].services["minio"]
+    assert minio.provider == "env"
+    assert minio.endpoint == f"http://127.0.0.1:{server.server_port}"
+    assert minio.server_version == "MinIO/RELEASE.fake"
+    assert minio.passed_gate
