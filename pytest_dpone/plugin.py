@@ -47,7 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option("dpone_commit_sha", "commit the evidence belongs to (default: git rev-parse HEAD, "
            "else CI env)")
     option("dpone_shard", "run the deterministic 1-based i-th of N slices of the collected "
-           "tests, e.g. 2/3", metavar="i/N")
+           "tests, e.g. 2/3; 'auto' reads CI_NODE_INDEX/CI_NODE_TOTAL (or CircleCI's, "
+           "Buildkite's)", metavar="i/N")
     option("dpone_require_service", "a service that must have passing marker tests "
            "(repeatable; adds to the profile defaults)", action="append", metavar="NAME")
     option("dpone_min_passed", "passed tests needed per required service (default 1)",

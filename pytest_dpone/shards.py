@@ -36,8 +36,31 @@ def shard_of(node_id: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count
 
 
+# CI variables that announce a parallel job's slot: (index var, total var, index base).
+CI_SLOTS = (
+    ("CI_NODE_INDEX", "CI_NODE_TOTAL", 1),  # GitLab, Buildkite-style
+    ("CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", 0),  # CircleCI
+    ("BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT", 0),
+)
+
+
+def _from_ci(env: Mapping[str, str]) -> str:
+    for index_var, total_var, base in CI_SLOTS:
+        index, total = env.get(index_var, "").strip(), env.get(total_var, "").strip()
+        if index.isdigit() and total.isdigit():
+            return f"{int(index) - base + 1}/{total}"
+    names = ", ".join(f"{i}/{t}" for i, t, _ in CI_SLOTS)
+    raise pytest.UsageError(f"--dpone-shard=auto: no CI slot variables found ({names})")
+
+
 def parse_shard(value: str, *, environ: Mapping[str, str] | None = None) -> Shard:
-    """``i/N`` with 1 <= i <= N; the id comes from ``DPONE_SHARD_ID`` or the CI run id."""
+    """``i/N`` with 1 <= i <= N, or ``auto`` (the CI's parallel-job slot variables).
+
+    The id comes from ``DPONE_SHARD_ID``, else the CI run id plus the slot.
+    """
+    env = os.environ if environ is None else environ
+    if value.strip() == "auto":
+        value = _from_ci(env)
     match = _SHARD_RE.match(value)
     if not match:
         raise pytest.UsageError(f"--dpone-shard: expected i/N such as 1/3, got {value!r}")
@@ -46,7 +69,6 @@ def parse_shard(value: str, *, environ: Mapping[str, str] | None = None) -> Shar
         raise pytest.UsageError(
             f"--dpone-shard: i must be between 1 and N (1-based), got {value!r}"
         )
-    env = os.environ if environ is None else environ
     explicit = env.get("DPONE_SHARD_ID", "").strip()
     if explicit:
         shard_id = explicit

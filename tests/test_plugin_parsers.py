@@ -32,7 +32,7 @@ def test_shard_parser_accepts_only_i_of_n(value: str) -> None:
     except pytest.UsageError as exc:
         message, shard = str(exc), None
     if shard is None:
-        assert message.startswith("--dpone-shard: ")
+        assert message.startswith("--dpone-shard")
     else:
         assert 0 <= shard.index < shard.count
 
@@ -94,3 +94,20 @@ def test_journal_with_a_torn_last_line_is_read_without_it(tmp_path: Path) -> Non
 def test_unusable_journal_is_an_input_error(tmp_path: Path, lines: list[dict[str, object]]) -> None:
     with pytest.raises(InputError):
         read_journal(_journal(tmp_path, lines))
+
+
+@pytest.mark.parametrize(
+    ("environ", "index", "count"),
+    [
+        ({"CI_NODE_INDEX": "2", "CI_NODE_TOTAL": "4"}, 1, 4),
+        ({"CIRCLE_NODE_INDEX": "0", "CIRCLE_NODE_TOTAL": "3"}, 0, 3),
+    ],
+)
+def test_auto_shard_reads_the_ci_slot(environ: dict[str, str], index: int, count: int) -> None:
+    shard = parse_shard("auto", environ=environ)
+    assert (shard.index, shard.count) == (index, count)
+
+
+def test_auto_shard_outside_ci_is_a_usage_error() -> None:
+    with pytest.raises(pytest.UsageError, match="--dpone-shard=auto"):
+        parse_shard("auto", environ={})
