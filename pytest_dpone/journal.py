@@ -1,20 +1,47 @@
 """The per-test journal writer: one JSON line per finished test, flushed each time.
 
-Flushing hands the line to the OS, which is what survives a SIGKILL of this process;
-fsync per test would only add power-loss safety at a cost the overhead budget forbids.
+Each line goes to the OS with one unbuffered ``write(2)`` (no fsync): that is what
+survives a SIGKILL of this process; fsync per test would only add power-loss safety at a
+cost the overhead budget forbids. Case lines are compact: fields at their default (see
+:class:`dpone_ops.evidence_io.CaseLine`) are left out, and a plain case is formatted
+without walking the generic encoder.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from dpone_ops.evidence_io import header_line
 
+_encode: Callable[[Any], str] = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
+).encode
+_string: Callable[[str], str] = json.encoder.encode_basestring
 
-def _line(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n"
+
+_PLAIN = frozenset({"node_id", "status", "duration_ms"})
+_INF = (float("inf"), float("-inf"))
+
+
+def case_line(case: dict[str, Any]) -> bytes:
+    """The journal line of one case record; the common plain case skips the encoder."""
+    duration = case.get("duration_ms")
+    worker = case.get("worker")
+    if (len(case) == 3 or (len(case) == 4 and type(worker) is str)) \
+            and case.keys() - _PLAIN <= {"worker"} \
+            and type(duration) is float and duration == duration and duration not in _INF:
+        # node id, status, duration and maybe the xdist worker: the shape of most tests.
+        text = (f'{{"type":"case","case":{{"node_id":{_string(case["node_id"])},'
+                f'"status":{_string(case["status"])},"duration_ms":{duration!r}'
+                + (f',"worker":{_string(worker)}' if worker is not None else "")
+                + "}}\n")
+    else:
+        text = '{"type":"case","case":' + _encode(case) + "}\n"
+    return text.encode("utf-8")
 
 
 class JournalWriter:
@@ -23,25 +50,30 @@ class JournalWriter:
     def __init__(self, path: Path, run: dict[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._handle: IO[str] | None = path.open("w", encoding="utf-8")
-        self._write(header_line(run))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+        self._fd: int | None = os.open(path, flags, 0o644)
+        self._write_entry(header_line(run))
 
-    def _write(self, entry: dict[str, Any]) -> None:
-        if self._handle is None:
+    def _write(self, data: bytes) -> None:
+        if self._fd is None:
             return
-        self._handle.write(_line(entry))
-        self._handle.flush()
+        view = memoryview(data)
+        while view:  # a regular file takes it in one call; loop for the rule, not the case
+            view = view[os.write(self._fd, view):]
+
+    def _write_entry(self, entry: dict[str, Any]) -> None:
+        self._write((_encode(entry) + "\n").encode("utf-8"))
 
     def collection(self, collection: dict[str, Any]) -> None:
-        self._write({"type": "collection", "collection": collection})
+        self._write_entry({"type": "collection", "collection": collection})
 
     def case(self, case: dict[str, Any]) -> None:
-        self._write({"type": "case", "case": case})
+        self._write(case_line(case))
 
     def close(self, footer: dict[str, Any] | None) -> None:
-        if self._handle is None:
+        if self._fd is None:
             return
         if footer is not None:
-            self._write({"type": "footer", "footer": footer})
-        self._handle.close()
-        self._handle = None
+            self._write_entry({"type": "footer", "footer": footer})
+        os.close(self._fd)
+        self._fd = None

@@ -236,14 +236,16 @@ def pytest_runtest_makereport(
             report.dpone_marks = marks  # type: ignore[attr-defined]
     elif call.when == "teardown":
         facts = item.stash.get(FACTS_KEY, None)
-        benchmark = _benchmark_sample(item)
-        if benchmark is not None:
-            facts = facts if facts is not None else {}
-            facts.setdefault("metrics", []).extend(benchmark)
-        if facts:
-            report.dpone_facts = facts  # type: ignore[attr-defined]
-        if FACTS_KEY in item.stash:
-            del item.stash[FACTS_KEY]  # a rerun attempt starts with no facts
+        if "benchmark" in (getattr(item, "funcargs", None) or ()):
+            benchmark = _benchmark_sample(item)
+            if benchmark is not None:
+                facts = facts if facts is not None else {}
+                facts.setdefault("metrics", []).extend(benchmark)
+        if facts is not None:
+            if facts:
+                report.dpone_facts = facts  # type: ignore[attr-defined]
+            if FACTS_KEY in item.stash:
+                del item.stash[FACTS_KEY]  # a rerun attempt starts with no facts
     return report
 
 

@@ -224,34 +224,41 @@ class Recorder:
         self.keyboard_interrupt = True
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        pending = self.pending.get(report.nodeid)
+        nodeid = report.nodeid
+        pending = self.pending.get(nodeid)
         if pending is None:
-            pending = self.pending[report.nodeid] = _Pending()
-        marks = getattr(report, "dpone_marks", None)
-        if marks:
-            pending.marks = marks
-        facts = getattr(report, "dpone_facts", None)
-        if facts:
-            pending.facts = facts
-        worker = getattr(report, "worker_id", None)
-        if worker is None and getattr(report, "node", None) is not None:
-            worker = str(getattr(getattr(report.node, "gateway", None), "id", None) or "")
-        pending.worker = worker or pending.worker
+            pending = self.pending[nodeid] = _Pending()
+        # Only marked tests or tests with facts carry these; most reports have neither.
+        extra = report.__dict__
+        if extra.get("dpone_marks"):
+            pending.marks = extra["dpone_marks"]
+        if extra.get("dpone_facts"):
+            pending.facts = extra["dpone_facts"]
+        if "node" in extra or "worker_id" in extra:
+            worker = extra.get("worker_id")
+            if worker is None and extra.get("node") is not None:
+                worker = str(getattr(getattr(extra["node"], "gateway", None), "id", None) or "")
+            pending.worker = worker or pending.worker
         pending.duration += report.duration or 0.0
-        if str(report.outcome) == "rerun":  # pytest-rerunfailures' earlier attempts
-            pending.attempts.append({"status": "failed" if report.when == "call" else "error",
+        # str(): pytest-rerunfailures sets an outcome outside pytest's Literal.
+        outcome, when = str(report.outcome), report.when
+        if when == "setup" or when == "teardown":
+            if outcome == "passed":
+                return  # the common case: a passed setup or teardown says nothing
+        elif when != "call" and outcome != "rerun":
+            # xdist's report for a test whose worker crashed: an error, and the test's end.
+            pending.status = "error"
+            pending.text = _failure_text(report)
+            self._finish(nodeid)
+            return
+        if outcome == "rerun":  # pytest-rerunfailures' earlier attempts
+            pending.attempts.append({"status": "failed" if when == "call" else "error",
                                      "duration_ms": round(pending.duration * 1000, 3),
                                      "longrepr": _failure_text(report)})
             pending.rerun += 1
             pending.again = True
             pending.status = None
             pending.duration = 0.0
-            return
-        if report.when not in ("setup", "call", "teardown"):
-            # xdist's report for a test whose worker crashed: an error, and the test's end.
-            pending.status = "error"
-            pending.text = _failure_text(report)
-            self._finish(report.nodeid)
             return
         status = _phase_status(report)
         if status is None:
@@ -275,24 +282,27 @@ class Recorder:
         pending = self.pending.pop(nodeid, None)
         if pending is None or pending.status is None:
             return
-        attempts = pending.attempts
-        if attempts:
-            attempts = [*attempts, {"status": pending.status,
-                                    "duration_ms": round(pending.duration * 1000, 3),
-                                    "longrepr": pending.text}]
-        total_ms = sum(a["duration_ms"] or 0 for a in pending.attempts) + pending.duration * 1000
-        case = {
-            "node_id": nodeid,
-            "status": pending.status,
-            "duration_ms": round(total_ms, 3),
-            "worker": pending.worker,
-            "skip_reason": pending.reason,
-            "longrepr": pending.text,
-            "attempts": attempts,
-            "rerun": pending.rerun,
-            "marks": pending.marks,
-            "facts": pending.facts,
-        }
+        total_ms = pending.duration * 1000
+        # Fields at their journal default are left out (CaseLine fills them back in), so a
+        # plain test's record is three atoms: small to keep, cheap to write, not GC-tracked.
+        case: dict[str, Any] = {"node_id": nodeid, "status": pending.status}
+        if pending.attempts:
+            total_ms += sum(a["duration_ms"] or 0 for a in pending.attempts)
+            case["attempts"] = [*pending.attempts, {
+                "status": pending.status, "duration_ms": round(pending.duration * 1000, 3),
+                "longrepr": pending.text}]
+            case["rerun"] = pending.rerun
+        case["duration_ms"] = round(total_ms, 3)
+        if pending.worker is not None:
+            case["worker"] = pending.worker
+        if pending.reason is not None:
+            case["skip_reason"] = pending.reason
+        if pending.text is not None:
+            case["longrepr"] = pending.text
+        if pending.marks:
+            case["marks"] = pending.marks
+        if pending.facts:
+            case["facts"] = pending.facts
         self.cases.append(case)
         if self.journal is not None:
             self.journal.case(case)

@@ -1,0 +1,230 @@
+"""Plugin overhead on many trivial tests, against bare pytest and the peer reporters (SPEC §8).
+
+Not a test: run it by hand or in a scheduled job and read the table.
+
+    python benchmarks/plugin_overhead.py                       # 20,000 tests, 5 rounds, -n 0 and 2
+    python benchmarks/plugin_overhead.py --tests 2000 --rounds 5 --workers 0
+
+The generated suite has ``--tests`` trivial tests in modules of 500: plain functions and
+one parametrized function per module; every tenth test is ``@pytest.mark.service``.
+
+Fairness rules, all explicit:
+
+* ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1`` for every run; each variant loads exactly the plugin it
+  measures with ``-p`` (and ``-p xdist.plugin`` under ``-n``), so the installed peers do not
+  tax the baseline. ``-p no:cacheprovider`` everywhere; the ``service`` marker is declared in
+  the suite's ``pytest.ini`` so bare pytest does not warn about it.
+* Bytecode: ``PYTHONDONTWRITEBYTECODE`` is removed from the child environment and every
+  variant runs once as a warm-up before the measured rounds, so every measured run finds the
+  same warm bytecode and assertion-rewrite caches (``--pyc off`` instead sets
+  ``PYTHONDONTWRITEBYTECODE=1`` and deletes the suite's caches before every run).
+* Rounds are interleaved (A B C ... A B C ...); the table shows medians over rounds of the
+  wall time, the CPU time (user+sys of the child and its reaped children, from ``wait4``),
+  the per-round ratio to bare pytest of the same round, the child's max RSS and the size of
+  what the reporter wrote. On a shared machine wall time wanders with the other load; CPU
+  time is the steadier figure.
+
+Writes ``plugin_overhead.json`` and ``plugin_overhead.md`` into ``--output-dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+MODULE_SIZE = 500
+PARAMS_PER_MODULE = 100  # tests per module that come from one parametrized function
+PYTEST_INI = """[pytest]
+markers =
+    service(name, *more_names): marker used by the generated suite
+"""
+
+
+def write_suite(root: Path, tests: int) -> int:
+    """Modules of trivial tests; every tenth test carries the service marker."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
+    written = 0
+    module = 0
+    while written < tests:
+        size = min(MODULE_SIZE, tests - written)
+        params = min(PARAMS_PER_MODULE, size)
+        lines = ["import pytest", ""]
+        for i in range(size - params):
+            if (written + i) % 10 == 0:
+                lines.append('@pytest.mark.service("postgres")')
+            lines += [f"def test_plain_{i}():", "    assert True", ""]
+        base = written + size - params
+        values = ", ".join(
+            f'pytest.param({j}, marks=pytest.mark.service("postgres"))'
+            if (base + j) % 10 == 0 else str(j)
+            for j in range(params)
+        )
+        lines += [f"@pytest.mark.parametrize('j', [{values}])", "def test_param(j):",
+                  "    assert j >= 0", ""]
+        (root / f"test_suite_{module:03d}.py").write_text("\n".join(lines), encoding="utf-8")
+        written += size
+        module += 1
+    return written
+
+
+def variants(out: Path) -> dict[str, list[str]]:
+    """Variant name -> extra pytest arguments; ``out`` is wiped before every run."""
+    return {
+        "bare pytest": [],
+        "pytest-dpone": ["-p", "pytest_dpone.plugin", f"--dpone-evidence-dir={out}"],
+        "--junitxml": [f"--junitxml={out / 'junit.xml'}"],
+        "pytest-reportlog": ["-p", "pytest_reportlog.plugin", f"--report-log={out / 'log.jsonl'}"],
+        "pytest-json-report": ["-p", "pytest_jsonreport.plugin", "--json-report",
+                               f"--json-report-file={out / 'report.json'}"],
+    }
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def run_once(suite: Path, out: Path, extra: list[str], workers: int,
+             env: dict[str, str], pyc: str) -> dict[str, float]:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    if pyc == "off":
+        for cache in suite.glob("__pycache__"):
+            shutil.rmtree(cache)
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra]
+    if workers:
+        argv += ["-p", "xdist.plugin", "-n", str(workers)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=suite, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {err.decode()[-2000:]}")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "max_rss_mib": usage.ru_maxrss / 1024, "output_bytes": _size(out)}
+
+
+def measure(suite: Path, out: Path, rounds: int, workers: int, env: dict[str, str],
+            pyc: str) -> dict[str, list[dict[str, float]]]:
+    runs = variants(out)
+    # Warm-up: one run with every measured plugin loaded writes every bytecode cache and
+    # fills the page cache, so no measured run pays for compiling anything.
+    warm = [arg for name, extra in runs.items() if name != "pytest-dpone" for arg in extra]
+    run_once(suite, out, [*runs["pytest-dpone"], *warm], workers, env, pyc)
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+    for number in range(rounds):
+        for name, extra in runs.items():
+            samples[name].append(run_once(suite, out, extra, workers, env, pyc))
+        print(f"  -n {workers}: round {number + 1}/{rounds} done", file=sys.stderr)
+    return samples
+
+
+def summarise(samples: dict[str, list[dict[str, float]]]) -> list[dict[str, Any]]:
+    bare = samples["bare pytest"]
+    rows = []
+    for name, runs in samples.items():
+        pairs = list(zip(runs, bare, strict=True))
+        rows.append({
+            "variant": name,
+            "wall_s": statistics.median(r["wall_s"] for r in runs),
+            "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+            "ratio_wall": statistics.median(r["wall_s"] / b["wall_s"] for r, b in pairs),
+            "ratio_cpu": statistics.median(r["cpu_s"] / b["cpu_s"] for r, b in pairs),
+            "max_rss_mib": max(r["max_rss_mib"] for r in runs),
+            "output_bytes": int(statistics.median(r["output_bytes"] for r in runs)),
+            "rounds": runs,
+        })
+    return rows
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"{report['tests']:,} trivial tests ({report['marked']:,} service-marked), "
+        f"{report['rounds']} interleaved rounds after a warm-up, bytecode cache "
+        f"{report['pyc']}; {report['python']} on {report['platform']}, {report['cpus']} CPUs",
+        "",
+    ]
+    for workers, rows in report["results"].items():
+        lines += [
+            f"**{'in-process (no -n)' if workers == '0' else f'-n {workers}'}**",
+            "",
+            "| variant | median wall s | median CPU s | ratio to bare (wall) "
+            "| ratio to bare (CPU) | max RSS MiB | output |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in rows:
+            size = row["output_bytes"]
+            lines.append(
+                f"| {row['variant']} | {row['wall_s']:.2f} | {row['cpu_s']:.2f} "
+                f"| {row['ratio_wall']:.3f} | {row['ratio_cpu']:.3f} "
+                f"| {row['max_rss_mib']:.0f} | {size / 1e6:.1f} MB |"
+                if size else
+                f"| {row['variant']} | {row['wall_s']:.2f} | {row['cpu_s']:.2f} "
+                f"| {row['ratio_wall']:.3f} | {row['ratio_cpu']:.3f} "
+                f"| {row['max_rss_mib']:.0f} | — |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--tests", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, action="append",
+                        help="pytest-xdist -n values to measure, repeatable; 0 is no xdist "
+                        "(default: 0 and 2)")
+    parser.add_argument("--pyc", choices=("warm", "off"), default="warm")
+    parser.add_argument("--output-dir", type=Path, default=Path("benchmark-results"))
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="where the suite is generated (default: a temp dir)")
+    args = parser.parse_args(argv)
+    workers_list = args.workers or [0, 2]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_", "PYTHONDONTWRITEBYTECODE", "COV_"))}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    if args.pyc == "off":
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
+        suite = Path(tmp) / "suite"
+        tests = write_suite(suite, args.tests)
+        out = Path(tmp) / "out"
+        results = {}
+        for workers in workers_list:
+            results[str(workers)] = summarise(
+                measure(suite, out, args.rounds, workers, env, args.pyc))
+    report = {
+        "tests": tests, "marked": (tests + 9) // 10, "rounds": args.rounds, "pyc": args.pyc,
+        "env": {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+                "PYTHONDONTWRITEBYTECODE": env.get("PYTHONDONTWRITEBYTECODE", "(unset)")},
+        "python": f"Python {platform.python_version()}", "platform": platform.platform(),
+        "cpus": os.cpu_count(), "results": results,
+    }
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / "plugin_overhead.json").write_text(
+        json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    text = markdown(report)
+    (args.output_dir / "plugin_overhead.md").write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
