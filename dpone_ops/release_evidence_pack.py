@@ -32,6 +32,8 @@ RELEASE_CANDIDATE_PROFILE = "real_local"
 VENDOR_LIVE_SLOT = "vendor_live"
 CHAIN_SLOT = "evidence_chain"
 PACK_NAME = "release_evidence_pack"
+# Slots whose content (not just verdict) the evaluator reads; the handler keeps only these.
+CONTENT_SLOTS = frozenset({"pre_release_checklist"})
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,10 @@ def required_artifacts(policy: PackPolicy) -> list[str]:
     names = list(REQUIRED_BY_RELEASE_TYPE[policy.release_type])
     if policy.release_type == "major" and policy.external_providers_affected:
         names.append(VENDOR_LIVE_SLOT)
+    seen = set(names)  # a set: --require may name thousands of artifacts
     for name in policy.extra_required:
-        if name not in names:
+        if name not in seen:
+            seen.add(name)
             names.append(name)
     return names
 
@@ -99,8 +103,9 @@ def evaluate(
     for name in required:
         loaded = artifacts.get(name) or missing(name)
         statuses.append(_add_blockers(loaded.status, chain_codes.get(name, [])))
+    required_set = set(required)
     for name, loaded in artifacts.items():
-        if name not in required:
+        if name not in required_set:
             statuses.append(_add_blockers(loaded.status, chain_codes.get(name, [])))
     for status in statuses:
         blockers.extend(status.blockers)

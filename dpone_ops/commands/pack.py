@@ -85,7 +85,10 @@ def run(args: argparse.Namespace) -> int:
         slot_binding = binding
         if name == pack.VENDOR_LIVE_SLOT:
             slot_binding = Binding(binding.release, binding.commit_sha, profile="vendor_live")
-        loaded[name] = load_artifact(name, path, required=name in required, binding=slot_binding)
+        result = load_artifact(name, path, required=name in required, binding=slot_binding)
+        # Keep the verdict only: the evaluator reads no artifact's content except the
+        # checklist's, and keeping every parsed payload would grow memory with the pack.
+        loaded[name] = result if name in pack.CONTENT_SLOTS else LoadedArtifact(result.status)
     chain = None
     if pack.CHAIN_SLOT in provided:
         key = resolve_key(args.chain_key_file, flag="--chain-key-file")
