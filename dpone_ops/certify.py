@@ -146,7 +146,9 @@ def pytest_argv(target: Target, *, environ: Mapping[str, str]) -> list[str]:
 
 
 def pytest_env(target: Target, environ: Mapping[str, str]) -> dict[str, str]:
-    env = dict(environ)
+    # A certify run started from inside a pytest worker must not look like one to its child.
+    env = {k: v for k, v in environ.items()
+           if not k.startswith("PYTEST_XDIST_") and k != "PYTEST_CURRENT_TEST"}
     env.update({"DPONE_RUN_INTEGRATION": "1", "DPONE_ROW_COUNT": str(target.config.row_count),
                 # line-buffered child output, so the stream below really streams
                 "PYTHONUNBUFFERED": "1"})
