@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dpone_ops.artifact_validation import LoadedArtifact
+from dpone_ops.checklist_names import CHECK_NAMES
 from dpone_ops.errors import UsageError
 from dpone_ops.models.base import Stamp
 from dpone_ops.models.gates import ChecklistItem, PreReleaseChecklist
@@ -23,16 +24,6 @@ from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_t
 
 NAME = "pre_release_checklist"
 ReleaseType = Literal["patch-docs", "patch", "minor", "major"]
-CHECK_NAMES: tuple[str, ...] = (
-    "cli_commands",
-    "run_cli",
-    "run_python_api",
-    "hierarchical_lineage",
-    "source_sink_matrix",
-    "contracts_guardrails",
-    "documentation",
-    "package",
-)
 REQUIRED_CHECKS: dict[str, tuple[str, ...]] = {
     "patch-docs": ("documentation",),
     "patch": ("cli_commands", "run_cli", "documentation", "package", "source_sink_matrix"),
