@@ -108,6 +108,14 @@ BY_REASON: dict[str, str] = {
         "The gate could not run (exit 2): fix the input its message names, then re-run "
         "certify."
     ),
+    "assertion_contradicted": (
+        "A --check assertion disagrees with the evidence for that check: the evidence "
+        "decides; fix the cause it shows (or drop the stale assertion) and re-run."
+    ),
+    "no_tests": (
+        "Nothing proved it: mark the proving tests (@pytest.mark.release_check, service, "
+        "...) and re-run them with the plugin."
+    ),
     "not_evidenced": (
         "An asserted check is not evidence: mark the proving tests with "
         "@pytest.mark.release_check and build the checklist from release_checks.json."

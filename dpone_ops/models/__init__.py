@@ -33,6 +33,7 @@ SLOT_KINDS: dict[str, str] = {
     "vendor_live": "service_markers",
     "baseline": "benchmark_baseline",
     "package": "package_check",
+    "release_checks": "release_checks",
 }
 
 __all__ = ["KINDS", "SLOT_KINDS", "Artifact", "ArtifactStatus", "Producer", "Stamp", "StrictModel"]
