@@ -123,3 +123,19 @@ def test_stale_evidence_of_an_earlier_run_is_removed_before_pytest(tmp_path: Pat
     certify.clear_stale(where)
     assert [p.exists() for p in stale] == [False, False, False]
     assert keep.exists()
+
+
+def test_an_interrupted_certify_exits_1_with_one_line_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dpone_ops.cli import main
+
+    def interrupted(*args: object, **kwargs: object) -> CertificationRun:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(certify, "certify", interrupted)
+    quickstart = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
+    assert main(["ops", "certify", "--project", str(quickstart)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("dpone: certify interrupted; the evidence in ")
+    assert "Traceback" not in err

@@ -42,7 +42,13 @@ def run(args: argparse.Namespace) -> int:
                                     pytest_args=args.pytest_arg)
     # With a machine-readable format stdout carries only the report: pytest goes to stderr.
     sink = sys.stdout if args.format == "text" else sys.stderr
-    result = certify.certify(target, sink=sink)
+    try:
+        result = certify.certify(target, sink=sink)
+    except KeyboardInterrupt:
+        # Interrupted is not passed; the partial evidence stays for inspection.
+        print(f"dpone: certify interrupted; the evidence in {target.output_dir} is incomplete",
+              file=sys.stderr)
+        return 1
     json_text = canonical_json(result)
     markdown = certify.render_markdown(result)
     atomic_write_text(target.output_dir / f"{certify.NAME}.json", json_text)
