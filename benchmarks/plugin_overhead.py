@@ -157,8 +157,11 @@ def summarise(samples: dict[str, list[dict[str, float]]]) -> list[dict[str, Any]
 def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"{report['tests']:,} trivial tests ({report['marked']:,} service-marked), "
-        f"{report['rounds']} interleaved rounds after a warm-up, bytecode cache "
-        f"{report['pyc']}; {report['python']} on {report['platform']}, {report['cpus']} CPUs",
+        f"{report['rounds']} interleaved rounds after a warm-up"
+        + (f" (pooled from {len(report['combined_from'])} copies run side by side)"
+           if report.get("combined_from") else "")
+        + f", bytecode cache {report['pyc']}; {report['python']} on {report['platform']}, "
+        f"{report['cpus']} CPUs",
         "",
     ]
     for workers, rows in report["results"].items():
@@ -184,6 +187,32 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def write_report(report: dict[str, Any], output_dir: Path) -> None:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "plugin_overhead.json").write_text(
+        json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    text = markdown(report)
+    (output_dir / "plugin_overhead.md").write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+def combine(paths: Sequence[Path], output_dir: Path) -> int:
+    """Pool the per-round samples of several reports; each round stays paired with its bare."""
+    reports = [json.loads(path.read_text("utf-8")) for path in paths]
+    first = reports[0]
+    if any(r["tests"] != first["tests"] or r["pyc"] != first["pyc"] for r in reports):
+        raise SystemExit("--combine: the reports differ in --tests or --pyc")
+    pooled: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for report in reports:
+        for workers, rows in report["results"].items():
+            for row in rows:
+                pooled.setdefault(workers, {}).setdefault(row["variant"], []).extend(row["rounds"])
+    write_report({**first, "rounds": sum(r["rounds"] for r in reports),
+                  "combined_from": [str(p) for p in paths],
+                  "results": {w: summarise(s) for w, s in pooled.items()}}, output_dir)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tests", type=int, default=20_000)
@@ -195,7 +224,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=Path("benchmark-results"))
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="where the suite is generated (default: a temp dir)")
+    parser.add_argument("--combine", type=Path, nargs="+", metavar="JSON",
+                        help="measure nothing: pool the rounds of earlier plugin_overhead.json "
+                        "files (same --tests, e.g. copies run side by side) into one table")
     args = parser.parse_args(argv)
+    if args.combine:
+        return combine(args.combine, args.output_dir)
     workers_list = args.workers or [0, 2]
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_", "PYTHONDONTWRITEBYTECODE", "COV_"))}
@@ -217,12 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python": f"Python {platform.python_version()}", "platform": platform.platform(),
         "cpus": os.cpu_count(), "results": results,
     }
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "plugin_overhead.json").write_text(
-        json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    text = markdown(report)
-    (args.output_dir / "plugin_overhead.md").write_text(text + "\n", encoding="utf-8")
-    print(text)
+    write_report(report, args.output_dir)
     return 0
 
 
