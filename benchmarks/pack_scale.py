@@ -33,19 +33,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dpone_ops.evidence_build import RunRecord, build_service_markers
-from dpone_ops.evidence_io import journal_text
-from dpone_ops.models.base import Stamp
-from dpone_ops.writing import canonical_bytes
-
 RELEASE, PROFILE, COMMIT = "v0.0.0-bench", "local_live", "0" * 40
-STAMP = Stamp(release=RELEASE, profile=PROFILE, commit_sha=COMMIT,
-              generated_at="2026-01-01T00:00:00Z")
 DPONE = [sys.executable, "-c", "import sys; from dpone_ops.cli import main; "
          "sys.exit(main(sys.argv[1:]))", "ops"]
 
 
-def _run_record(**extra: Any) -> RunRecord:
+def _run_record(**extra: Any) -> Any:
+    from dpone_ops.evidence_build import RunRecord
+
     facts: dict[str, Any] = {
         "release": RELEASE, "profile": PROFILE, "commit_sha": COMMIT,
         "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:01:00Z",
@@ -61,9 +56,15 @@ def _case(i: int) -> dict[str, Any]:
 
 def write_artifacts(root: Path, count: int, rows: int) -> list[tuple[str, Path]]:
     """``count`` service_markers artifacts of ``rows`` cases each; the bytes are shared."""
+    from dpone_ops.evidence_build import build_service_markers
+    from dpone_ops.models.base import Stamp
+    from dpone_ops.writing import canonical_bytes
+
+    stamp = Stamp(release=RELEASE, profile=PROFILE, commit_sha=COMMIT,
+                  generated_at="2026-01-01T00:00:00Z")
     root.mkdir(parents=True, exist_ok=True)
     run = _run_record(collection={"collected": rows, "deselected": 0, "selected": rows})
-    payload = canonical_bytes(build_service_markers([_case(i) for i in range(rows)], run, STAMP))
+    payload = canonical_bytes(build_service_markers([_case(i) for i in range(rows)], run, stamp))
     pairs = []
     for i in range(count):
         path = root / f"a{i:05d}.json"
@@ -75,6 +76,8 @@ def write_artifacts(root: Path, count: int, rows: int) -> list[tuple[str, Path]]
 
 def write_shards(root: Path, cases: int, shards: int) -> list[Path]:
     """A ``shards``-way split of one collection of ``cases`` tests, as evidence journals."""
+    from dpone_ops.evidence_io import journal_text
+
     node_ids = [_case(i)["node_id"] for i in range(cases)]
     digest = hashlib.sha256("\n".join(sorted(node_ids)).encode()).hexdigest()
     dirs = []
@@ -171,11 +174,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--output-dir", type=Path, default=Path("benchmark-results"))
     parser.add_argument("--work-dir", type=Path, default=None)
+    parser.add_argument("--plan-into", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    sizes = (args.artifacts or [100, 1000, 10_000], args.cases or [10_000, 100_000])
+    if args.plan_into is not None:
+        plan = commands(args.plan_into.parent, *sizes, args.rows, args.shards)
+        args.plan_into.write_text(json.dumps(plan), encoding="utf-8")
+        return 0
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
         work = Path(tmp)
-        planned = commands(work, args.artifacts or [100, 1000, 10_000],
-                           args.cases or [10_000, 100_000], args.rows, args.shards)
+        # Inputs are generated in a child: a child forked from a big parent would report
+        # the parent's resident size as its own peak (ru_maxrss survives exec).
+        subprocess.run([sys.executable, __file__, *(argv if argv is not None else sys.argv[1:]),
+                        "--plan-into", str(work / "plan.json")], check=True)
+        planned = json.loads((work / "plan.json").read_text("utf-8"))
         samples: list[list[dict[str, float]]] = [[] for _ in planned]
         for number in range(args.rounds):
             for spec, runs in zip(planned, samples, strict=True):
