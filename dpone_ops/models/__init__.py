@@ -6,6 +6,7 @@ when its class is created), so each module below must be imported here.
 
 from __future__ import annotations
 
+from dpone_ops.models import docs as docs
 from dpone_ops.models import evidence as evidence
 from dpone_ops.models import pack as pack
 from dpone_ops.models.base import KINDS, Artifact, Producer, Stamp, StrictModel
