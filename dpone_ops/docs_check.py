@@ -366,26 +366,65 @@ _OPERATORS = frozenset({"&&", "||", ";", "|", "&", ">", ">>", "<", "2>", "2>&1",
 
 
 def shown_commands(fence: Fence) -> list[tuple[int, str]]:
-    """``(offset in body, command line)`` of every ``dpone ...`` invocation in a fence."""
-    yaml_fence = fence.lang in YAML_LANGS
+    """``(offset in body, command line)`` of every ``dpone ...`` invocation in a fence.
+
+    Shell fences are read line by line; in YAML fences every string value is a script
+    (``run: |`` keeps lines, ``run: >-`` folds them), so the YAML is parsed first.
+    """
+    if fence.lang not in YAML_LANGS:
+        return _script_commands(fence.body, fence.body.splitlines(), prompts=True)
+    try:
+        import yaml
+
+        documents = list(yaml.safe_load_all(fence.body))
+    except Exception:  # an unparsable block is reported by the YAML rule
+        return []
+    commands: list[tuple[int, str]] = []
+    for text in _strings(documents):
+        if "dpone" in text:
+            commands.extend(_script_commands(text, fence.body.splitlines(), prompts=False))
+    return commands
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _script_commands(script: str, body_lines: Sequence[str], *, prompts: bool
+                     ) -> list[tuple[int, str]]:
     commands = []
-    lines = fence.body.splitlines()
+    lines = script.splitlines()
     i = 0
     while i < len(lines):
-        start = i
-        line = lines[i].strip()
+        first = lines[i].strip()
+        line = first
         while line.endswith("\\") and i + 1 < len(lines):
             i += 1
             line = line[:-1].rstrip() + " " + lines[i].strip()
         i += 1
-        if yaml_fence:
-            line = re.sub(r"^(?:-\s+)?(?:run:\s*)?", "", line)
-        elif line.startswith("$ "):
+        if prompts and line.startswith("$ "):
             line = line[2:].lstrip()
         for segment in _segments(line):
             if segment and segment[0] == "dpone":
-                commands.append((start, " ".join(shlex.quote(t) for t in segment)))
+                commands.append((_line_of(first, body_lines),
+                                 " ".join(shlex.quote(t) for t in segment)))
     return commands
+
+
+def _line_of(text: str, body_lines: Sequence[str]) -> int:
+    """0-based line of ``body_lines`` where ``text`` (a script line) starts."""
+    probe = text[:40]
+    for number, line in enumerate(body_lines):
+        if probe and probe in line:
+            return number
+    return 0
 
 
 def _segments(line: str) -> list[list[str]]:
@@ -447,6 +486,8 @@ def _unknown_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list
         children = dict(_subparsers(current))
         if token in children:
             current = children[token]
+        elif children and not token.startswith("-"):
+            break  # an unknown command: argparse names it and the choices
         elif token.startswith("-") and len(token) > 1 and not re.match(r"^-\d", token):
             flag = token.split("=", 1)[0]
             if flag not in current._option_string_actions:
