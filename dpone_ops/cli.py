@@ -20,6 +20,8 @@ from dpone_ops.errors import DponeError, UsageError
 OPS_COMMAND_MODULES: tuple[str, ...] = (
     "dpone_ops.commands.artifacts",
     "dpone_ops.commands.pack",
+    "dpone_ops.commands.gates",
+    "dpone_ops.commands.services",
 )
 # Each module has ``register(subparsers)`` adding its commands under ``dpone docs``.
 DOCS_COMMAND_MODULES: tuple[str, ...] = ("dpone_ops.commands.docs",)

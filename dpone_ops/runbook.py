@@ -51,6 +51,15 @@ BY_SUBJECT: dict[str, str] = {
     "cdc_offsets": STATE,
     "run_state": STATE,
     "reconciliation": RECONCILIATION,
+    "delete_reconciliation": RECONCILIATION,
+    "baseline": (
+        "Compare against a baseline recorded on the same machine class, profile and row "
+        "count; record a new one with a reviewed reason (benchmark-baseline update)."
+    ),
+    "env": (
+        "Export the missing credential variable in the job environment; only its name is "
+        "ever reported."
+    ),
 }
 
 BY_REASON: dict[str, str] = {
@@ -79,6 +88,18 @@ BY_REASON: dict[str, str] = {
     "below_min": PERFORMANCE,
     "above_max": PERFORMANCE,
     "regression": PERFORMANCE,
+    "direction_unknown": (
+        "The metric has no known direction: state it with --direction NAME=higher|lower."
+    ),
+    "self_declared": (
+        "A file that only says passed is a claim, not evidence: point the check at an "
+        "artifact its gate wrote."
+    ),
+    "mismatched_rows": RECONCILIATION,
+    "advanced_without_load": STATE,
+    "committed_before_load": STATE,
+    "stayed_put": STATE,
+    "unobserved": STATE,
     "not_evidenced": (
         "An asserted check is not evidence: mark the proving tests with "
         "@pytest.mark.release_check and build the checklist from release_checks.json."
@@ -91,6 +112,43 @@ GENERAL: tuple[str, ...] = (
     "Never edit evidence by hand; re-run the actual gate.",
     "The pack is immutable after tagging; rebuild it only as a new audit version.",
     "Attach the JSON pack to the release notes or the CI summary.",
+)
+
+
+# A headline metric without a value is a measurement gap, not a threshold miss.
+BY_CODE.update({
+    f"{metric}.missing": (
+        "The metric was not measured: record it (dpone_evidence.measure or metric, or "
+        "pytest-benchmark extra_info) and re-run the tests; a missing metric never passes."
+    )
+    for metric in ("throughput_rows_per_second", "duration_seconds", "memory_peak_mb",
+                   "failure_rate")
+})
+
+# Standing lines each gate's Markdown ends with (the public docs' runbook, per gate).
+PERFORMANCE_GENERAL: tuple[str, ...] = (
+    "Inspect the failed metric and threshold.",
+    "Check native fast paths, batch size, partitioning, staging backend and target capacity.",
+    "Never lower thresholds without a reviewed baseline update.",
+)
+STATE_GENERAL: tuple[str, ...] = (
+    "Re-run the state backend markers.",
+    "Confirm offsets advanced only after load success.",
+    "Re-run physical-delete reconciliation.",
+    "Only the plugin's evidence files count; hand-written or legacy state files are not "
+    "evidence.",
+)
+CHECKLIST_GENERAL: tuple[str, ...] = (
+    "Fix every *.missing / *.not_passed.",
+    "Re-run the actual gate; never flip a check by hand.",
+)
+PACK_GENERAL: tuple[str, ...] = (
+    *CHECKLIST_GENERAL,
+    "Only the plugin's evidence files count; hand-written or legacy files are not evidence.",
+)
+PLAN_GENERAL: tuple[str, ...] = (
+    "Run the steps in order; a required step that fails stops the release.",
+    "Export missing credential variables; only their names are ever reported.",
 )
 
 

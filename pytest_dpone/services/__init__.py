@@ -9,6 +9,7 @@ providers live beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 KNOWN_SERVICES = (
     "postgres",
@@ -42,7 +43,7 @@ class Endpoint:
     provider: str  # "env" | "testcontainers" | "local"
     host: str
     port: int | None
-    url: str
+    url: str = field(repr=False)  # may carry credentials
     redacted_url: str
     user: str | None = None
     password: str | None = field(default=None, repr=False)
@@ -67,7 +68,34 @@ class ServiceUnavailable(Exception):
         self.reason = reason
 
 
+class ServiceNotReady(Exception):
+    """A service was configured or started but does not work: the test must error, not skip.
+
+    Raised for an env-configured endpoint that does not answer its readiness probe within
+    the bounded wait, for a malformed env value, and for a provider that tried to start a
+    server and failed. Deliberately not a :class:`ServiceUnavailable`, so a fixture that
+    turns "unavailable" into a skip cannot hide a broken configuration.
+    """
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(reason)
+        self.service = service
+        self.reason = reason
+
+
 def unavailable_reason(service: str, detail: str = "") -> str:
     names = ", ".join(ENV_VARS.get(service, (f"DPONE_{service.upper()}_URL",)))
     tail = f" ({detail})" if detail else ""
     return f"dpone: no {service} service available; set {names}{tail}"
+
+
+def redact_url(url: str) -> str:
+    """Drop the password from a URL's userinfo."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" if parts.username else f"***@{host}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
