@@ -39,7 +39,7 @@ NOT_A_SUBJECT = frozenset({
     "subprocess", "docker", "requests", "urllib", "http", "email", "logging", "multiprocessing",
     "concurrent", "self", "args", "config", "item", "report", "session", "tool", "project",
     "www", "github", "pypi", "localhost", "python", "pip", "twine", "build", "mkdocs", "sql",
-    "tests", "test", "examples", "docs", "api", "setuptools", "hatchling",
+    "tests", "test", "examples", "api", "setuptools", "hatchling",
 })
 VERSION_SEGMENT = re.compile(r"^v\d+$")
 # A subject/reason that names a kind of thing rather than what went wrong.
