@@ -166,7 +166,9 @@ def anchors(text: str) -> set[str]:
         import markdown
     except ImportError:
         return _approximate_anchors(text)
-    html = markdown.Markdown(extensions=["toc", "attr_list", "md_in_html"]).convert(text)
+    html = markdown.Markdown(
+        extensions=["toc", "attr_list", "md_in_html", "fenced_code", "tables"]
+    ).convert(text)
     return set(re.findall(r"""\b(?:id|name)=["']([^"']+)["']""", html))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,12 @@ def test_repeated_headings_get_numbered_ids_and_explicit_ids_count() -> None:
 def test_emphasis_and_code_in_headings_give_the_ids_mkdocs_gives() -> None:
     ids = docs_check.anchors("# _Z_ and `a_b_`\n\n## Flags\n\n## Flags\n")
     assert {"z-and-a_b_", "flags", "flags_1"} <= ids
+
+
+def test_a_shell_comment_inside_a_fence_is_not_a_heading() -> None:
+    ids = docs_check.anchors("# Real\n\n" + FENCE + "bash\n# before: old way\n" + FENCE + "\n")
+    assert "real" in ids
+    assert not any(i.startswith("before") for i in ids)
 
 
 @given(st.text(alphabet="abcXYZ 09-.:()&é!?", min_size=1, max_size=30))
@@ -277,3 +284,11 @@ def test_mkdocs_strict_build_succeeds(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert (tmp_path / "site" / "index.html").is_file()
+    # The anchors check-docs accepts are ids the built site really has.
+    for page in sorted(DOCS.rglob("*.md")):
+        relative = page.relative_to(DOCS).with_suffix("")
+        built = tmp_path / "site" / (
+            relative.parent if relative.name == "index" else relative) / "index.html"
+        html_ids = set(re.findall(r'\bid="([^"]+)"', built.read_text(encoding="utf-8")))
+        missing = docs_check.anchors(page.read_text(encoding="utf-8")) - html_ids
+        assert not missing, f"{page}: ids not in the built page: {sorted(missing)}"
