@@ -112,7 +112,7 @@ def _fields_table(schema: dict[str, Any]) -> list[str]:
     rows = ["| field | type | required | constraints |", "|---|---|---|---|"]
     for name, prop in schema.get("properties", {}).items():
         rows.append(f"| `{name}` | `{_type(prop)}` | {'yes' if name in required else 'no'} | "
-                    f"{_constraints(prop).replace('|', '&#124;')} |")
+                    f"{_constraints(prop)} |")
     return rows
 
 

@@ -172,6 +172,12 @@ def _runbook_line(template: str) -> str:
     return " ".join(str(runbook.line_for(sample)).split())
 
 
+def _cell(text: str) -> str:
+    """Escape ``|`` outside code spans so a runbook line stays in its table cell."""
+    parts = re.split(r"(`[^`]*`)", text)
+    return "".join(p if p.startswith("`") else p.replace("|", "\\|") for p in parts)
+
+
 def render(codes: dict[str, list[str]]) -> str:
     lines = [
         "# Blocker codes",
@@ -190,7 +196,7 @@ def render(codes: dict[str, list[str]]) -> str:
     ]
     for code, modules in codes.items():
         where = ", ".join(f"`{m}`" for m in modules)
-        lines.append(f"| `{code}` | {where} | {_runbook_line(code).replace('|', '&#124;')} |")
+        lines.append(f"| `{code}` | {where} | {_cell(_runbook_line(code))} |")
     lines.append("")
     return "\n".join(lines)
 
