@@ -19,8 +19,10 @@ from dpone_ops.errors import DponeError, UsageError
 # Each module has ``register(subparsers)`` adding its commands under ``dpone ops``.
 OPS_COMMAND_MODULES: tuple[str, ...] = (
     "dpone_ops.commands.artifacts",
+    "dpone_ops.commands.chain",
     "dpone_ops.commands.pack",
     "dpone_ops.commands.gates",
+    "dpone_ops.commands.release_checks",
     "dpone_ops.commands.services",
 )
 # Each module has ``register(subparsers)`` adding its commands under ``dpone docs``.

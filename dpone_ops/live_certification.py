@@ -70,6 +70,9 @@ EVIDENCE_FILES = (
     "certification_report.json",
     "run_manifest.json",
 )
+# The real_local plan's benchmark-slo-gate: the committed baseline and the hard SLOs.
+BASELINE_FILE = "benchmarks/benchmark_baseline.json"
+SLO_OBJECTIVES_MAX: dict[str, float] = {"failure_rate": 0}
 CHECKLIST_ASSERTED = ("cli_commands", "run_cli", "run_python_api", "hierarchical_lineage",
                       "contracts_guardrails", "documentation", "package")
 
@@ -94,9 +97,10 @@ def _shell(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str:
     return " ".join(words)
 
 
-def _json(data: Mapping[str, float]) -> str:
-    return json.dumps({k: (int(v) if float(v).is_integer() else v) for k, v in data.items()},
-                      sort_keys=True, separators=(",", ":"))
+def _json(data: Mapping[str, float], *, key: str | None = None) -> str:
+    values = {k: (int(v) if float(v).is_integer() else v) for k, v in data.items()}
+    nested = {k: {key: v} for k, v in values.items()} if key else values
+    return json.dumps(nested, sort_keys=True, separators=(",", ":"))
 
 
 def evaluate(
@@ -125,7 +129,7 @@ def evaluate(
     required_env = [] if stamp.release else [RELEASE_ENV]
     dirs = {g: f"{out}/{g}" for g in ("performance-certification", "live-state-reconciliation",
                                       "certification-pack", "pre-release", "evidence-chain",
-                                      "release-evidence-pack")}
+                                      "release-evidence-pack", "benchmark-slo-gate")}
     perf = f"{dirs['performance-certification']}/performance_certification.json"
     state = f"{dirs['live-state-reconciliation']}/live_state_reconciliation.json"
     pack = f"{dirs['certification-pack']}/connector_certification_pack.json"
@@ -168,6 +172,20 @@ def evaluate(
                         "--output-dir", dirs["performance-certification"], *fmt]),
         env={}, expected_artifacts=report(perf), required=True,
     ))
+    slo_gate = f"{dirs['benchmark-slo-gate']}/benchmark_slo_gate.json"
+    if profile == "real_local":
+        # The release candidate also answers to the reviewed baseline and the SLOs.
+        steps.append(PlanStep(
+            name="benchmark_slo_gate",
+            command=_shell(["dpone", "ops", "benchmark-slo-gate", "--profile", profile,
+                            "--release", release, "--metrics-file",
+                            f"{ev}/performance_metrics.json", "--baseline", BASELINE_FILE,
+                            "--objectives-json", _json(SLO_OBJECTIVES_MAX, key="max"),
+                            "--output-dir", dirs["benchmark-slo-gate"], *fmt]),
+            env={}, expected_artifacts=report(slo_gate), required=True,
+            note=f"{BASELINE_FILE} is committed and changed only by `dpone ops "
+                 "benchmark-baseline update` (loosening needs --reason)",
+        ))
     steps.append(PlanStep(
         name="live_state_reconciliation",
         command=_shell(["dpone", "ops", "live-state-reconciliation", "--profile", profile,
@@ -202,6 +220,8 @@ def evaluate(
     chained = [("service_markers", f"{ev}/service_markers.json"), ("certification_pack", pack),
                ("performance_certification", perf), ("live_state_reconciliation", state),
                ("pre_release_checklist", checklist)]
+    if profile == "real_local":
+        chained.append(("benchmark_slo_gate", slo_gate))
     chain_argv = ["dpone", "ops", "evidence-chain", "--release", release]
     for name, path in chained:
         chain_argv += ["--artifact", f"{name}={path}"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from dpone_ops.artifact_validation import LoadedArtifact, missing
 from dpone_ops.models.base import Stamp
+from dpone_ops.models.chain import EvidenceChainVerification
 from dpone_ops.models.pack import ReleaseEvidencePack, ReleaseType
 from dpone_ops.models.status import ArtifactStatus
 from dpone_ops.runbook import markdown_section
@@ -29,6 +30,7 @@ REQUIRED_BY_RELEASE_TYPE: dict[str | None, tuple[str, ...]] = {
 }
 RELEASE_CANDIDATE_PROFILE = "real_local"
 VENDOR_LIVE_SLOT = "vendor_live"
+CHAIN_SLOT = "evidence_chain"
 PACK_NAME = "release_evidence_pack"
 
 
@@ -75,6 +77,7 @@ def evaluate(
     *,
     stamp: Stamp,
     output: PackOutput,
+    chain: EvidenceChainVerification | None = None,
 ) -> ReleaseEvidencePack:
     """Judge the release from already-loaded artifacts. Pure: no I/O, no clock.
 
@@ -83,17 +86,22 @@ def evaluate(
     3. Every provided artifact contributes its own blockers (invalid, red, mismatched).
     4. Minor and major releases need the ``real_local`` profile.
     5. The checklist must have been built for this release type.
-    6. The pack passes only with every required artifact present and every artifact green.
+    6. A provided ``evidence_chain`` must verify (``chain`` is its verification; None when
+       it could not be verified at all): else ``evidence_chain.broken``.
+    7. With a chain, every other provided artifact must be a member with the digest the
+       pack read: else ``<name>.not_in_chain`` / ``<name>.digest_mismatch``.
+    8. The pack passes only with every required artifact present and every artifact green.
     """
     required = required_artifacts(policy)
     statuses: list[ArtifactStatus] = []
     blockers: list[str] = []
+    chain_codes = chain_blockers(artifacts, chain)
     for name in required:
         loaded = artifacts.get(name) or missing(name)
-        statuses.append(loaded.status)
+        statuses.append(_add_blockers(loaded.status, chain_codes.get(name, [])))
     for name, loaded in artifacts.items():
         if name not in required:
-            statuses.append(loaded.status)
+            statuses.append(_add_blockers(loaded.status, chain_codes.get(name, [])))
     for status in statuses:
         blockers.extend(status.blockers)
 
@@ -123,7 +131,50 @@ def evaluate(
         output_dir=output.output_dir,
         json_path=output.json_path,
         markdown_path=output.markdown_path,
+        evidence_chain=chain,
     )
+
+
+_CHAIN_NOTES = {
+    "broken": "the evidence chain does not verify",
+    "not_in_chain": "not covered by the evidence chain",
+    "digest_mismatch": "differs from the digest the evidence chain recorded",
+}
+
+
+def chain_blockers(
+    artifacts: Mapping[str, LoadedArtifact], chain: EvidenceChainVerification | None
+) -> dict[str, list[str]]:
+    """Steps 6 and 7: per artifact name, the codes the evidence chain adds."""
+    if CHAIN_SLOT not in artifacts:
+        return {}
+    codes: dict[str, list[str]] = {}
+    if chain is None or not chain.verified:
+        codes[CHAIN_SLOT] = [f"{CHAIN_SLOT}.broken"]
+    if chain is None:  # no index to judge membership against; the pack is red already
+        return codes
+    recorded: dict[str, set[str]] = {}
+    for entry in chain.entries:
+        recorded.setdefault(entry.name, set()).add(entry.expected_sha256)
+    for name, loaded in artifacts.items():
+        if name == CHAIN_SLOT or not loaded.status.exists or loaded.status.sha256 is None:
+            continue
+        if name not in recorded:
+            codes[name] = [f"{name}.not_in_chain"]
+        elif loaded.status.sha256 not in recorded[name]:
+            codes[name] = [f"{name}.digest_mismatch"]
+    return codes
+
+
+def _add_blockers(status: ArtifactStatus, codes: list[str]) -> ArtifactStatus:
+    if not codes:
+        return status
+    merged = sorted({*status.blockers, *codes})
+    notes = "; ".join(_CHAIN_NOTES[c.rsplit(".", 1)[1]] for c in codes)
+    return status.model_copy(update={
+        "passed": False, "blockers": merged, "blocker": merged[0],
+        "summary": f"{status.summary}; {notes}" if status.summary else notes,
+    })
 
 
 def render_markdown(pack: ReleaseEvidencePack) -> str:
@@ -155,6 +206,24 @@ def render_markdown(pack: ReleaseEvidencePack) -> str:
     )
     return md_document(
         f"Release evidence pack {pack.release or ''}".strip(),
-        [bullets, ["## Artifacts", "", *table], md_blockers(pack.blockers),
-         markdown_section(pack.blockers)],
+        [bullets, ["## Artifacts", "", *table], _chain_section(pack),
+         md_blockers(pack.blockers), markdown_section(pack.blockers)],
     )
+
+
+def _chain_section(pack: ReleaseEvidencePack) -> list[str]:
+    chain = pack.evidence_chain
+    lines = ["## Evidence chain", ""]
+    if chain is None:
+        provided = any(s.name == CHAIN_SLOT and s.exists for s in pack.artifacts)
+        lines.append("- could not be verified" if provided else "- not provided")
+        return lines
+    sig = chain.signature
+    lines += [
+        f"- verified: {md_bool(chain.verified)}",
+        f"- entries: {chain.actual_entry_count}, Merkle root {md_escape(chain.recorded_root)}",
+        "- signature: " + ("absent" if not sig.present else md_escape(sig.algorithm))
+        + ("" if sig.verified is None else f", verified: {md_bool(sig.verified)}"),
+    ]
+    lines += [f"- `{f.code}`: {md_escape(f.message)}" for f in chain.findings]
+    return lines

@@ -48,7 +48,8 @@ def test_the_public_docs_invocation_lays_out_the_real_local_plan(
     assert plan.services == list(DISPOSABLE_SERVICES)
     assert [s.name for s in plan.steps] == [
         "start_services", "run_marked_tests", "performance_certification",
-        "live_state_reconciliation", "certification_pack", "pre_release_checklist",
+        "benchmark_slo_gate", "live_state_reconciliation", "certification_pack",
+        "pre_release_checklist",
         "evidence_chain", "release_evidence_pack", "stop_services"]
     steps = {s.name: s for s in plan.steps}
     assert steps["start_services"].required

@@ -7,10 +7,12 @@ when its class is created), so each module below must be imported here.
 from __future__ import annotations
 
 from dpone_ops.models import baseline as baseline
+from dpone_ops.models import chain as chain
 from dpone_ops.models import docs as docs
 from dpone_ops.models import evidence as evidence
 from dpone_ops.models import gates as gates
 from dpone_ops.models import pack as pack
+from dpone_ops.models import release_gates as release_gates
 from dpone_ops.models.base import KINDS, Artifact, Producer, Stamp, StrictModel
 from dpone_ops.models.status import ArtifactStatus
 
@@ -30,6 +32,7 @@ SLOT_KINDS: dict[str, str] = {
     "plan": "live_certification_plan",
     "vendor_live": "service_markers",
     "baseline": "benchmark_baseline",
+    "package": "package_check",
 }
 
 __all__ = ["KINDS", "SLOT_KINDS", "Artifact", "ArtifactStatus", "Producer", "Stamp", "StrictModel"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from dpone_ops.models.base import Artifact
+from dpone_ops.models.base import Artifact, Sha256Hex, StrictModel
+from dpone_ops.models.chain import EvidenceChainVerification
 from dpone_ops.models.status import ArtifactStatus
 
 ReleaseType = Literal["patch-docs", "patch", "minor", "major"]
@@ -22,6 +23,10 @@ class ReleaseEvidencePack(Artifact):
     output_dir: str
     json_path: str
     markdown_path: str
+    evidence_chain: EvidenceChainVerification | None = Field(
+        default=None,
+        description="the verification of the evidence_chain artifact; null when none given",
+    )
 
     @model_validator(mode="after")
     def _pack_rules(self) -> ReleaseEvidencePack:
@@ -35,6 +40,8 @@ class ReleaseEvidencePack(Artifact):
             raise ValueError("a pack cannot pass while one of its artifacts is red")
         if self.passed and not self.required:
             raise ValueError("a pack with no required artifacts cannot pass")
+        if self.passed and self.evidence_chain is not None and not self.evidence_chain.verified:
+            raise ValueError("a pack cannot pass while its evidence chain does not verify")
         return self
 
 
@@ -49,3 +56,25 @@ class ArtifactValidation(Artifact):
         if not self.artifacts and self.passed:
             raise ValueError("validating nothing cannot pass")
         return self
+
+
+class InTotoSubject(StrictModel):
+    """An in-toto v1 ResourceDescriptor naming one artifact by its digest."""
+
+    name: str
+    digest: dict[Literal["sha256"], Sha256Hex]
+    annotations: dict[str, str] | None = None
+
+
+class InTotoStatement(StrictModel):
+    """An in-toto Statement v1 over the pack's artifacts, ready for cosign / attestations."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+    type_: Literal["https://in-toto.io/Statement/v1"] = Field(alias="_type")
+    subject: list[InTotoSubject] = Field(min_length=1)
+    predicateType: str  # in-toto spells it this way
+    predicate: dict[str, Any]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
