@@ -187,9 +187,12 @@ def render(codes: dict[str, list[str]]) -> str:
         "",
         "Every blocker is a stable code `<subject>.<reason>`, sorted and unique in the "
         "`blockers` list of its artifact. The table lists every code template the code can "
-        "emit (`<name>` stands for an artifact slot, `<service>` for a service, `<metric>` for "
-        "a metric, and so on) with the runbook line every report prints for it. The "
-        "[runbook](../runbook.md) explains the failure codes of each gate in more depth.",
+        "emit, found by reading the source, with the module that builds it and the runbook "
+        "line every report prints for it. A placeholder is named after the variable the code "
+        "is built from (`<name>` is usually an artifact slot or a service, `<metric>` a metric, "
+        "`<subject>` any subject the runbook has a rule for); each command's page shows its "
+        "codes with concrete names, and the [runbook](../runbook.md) explains the failure "
+        "codes of each gate in more depth.",
         "",
         "| code | emitted by | what to do |",
         "|---|---|---|",
