@@ -20,6 +20,8 @@ from dpone_ops.models.docs import DocsCheck
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 FENCE = "```"
+PARSER = build_parser()
+SPECS = docs_check.command_specs(PARSER)
 
 
 def findings(pages: dict[str, str], *, with_parser: bool = False) -> list[Finding]:
@@ -292,3 +294,20 @@ def test_mkdocs_strict_build_succeeds(tmp_path: Path) -> None:
         html_ids = set(re.findall(r'\bid="([^"]+)"', built.read_text(encoding="utf-8")))
         missing = docs_check.anchors(page.read_text(encoding="utf-8")) - html_ids
         assert not missing, f"{page}: ids not in the built page: {sorted(missing)}"
+
+
+@given(st.text(alphabet=st.sampled_from(list("`~#[]()<>\\|$-: \nabyjsontml=\"'{}.*_!/")) ,
+               max_size=200))
+def test_any_page_text_gives_findings_never_a_crash(text: str) -> None:
+    report = check_pages({"p.md": Page("p.md", text)}, parser=PARSER, kinds=KINDS)
+    assert all(f.path in ("p.md", *(s.page for s in SPECS)) for f in report.findings)
+    assert all(f.line >= 0 for f in report.findings)
+
+
+@given(st.lists(st.sampled_from(["dpone", "ops", "schema", "--write-dir", "x", "'a b'", "\\",
+                                 "&&", "|", ">", "$V", "<p>", "#", ";", "\n"]), max_size=25))
+def test_any_shell_fence_is_parsed_without_a_crash(words: list[str]) -> None:
+    fence = docs_check.Fence(lang="bash", line=1, body=" ".join(words))
+    for offset, command in docs_check.shown_commands(fence):
+        assert offset >= 0
+        assert command.startswith("dpone")
