@@ -568,6 +568,13 @@ def check_cli_reference(specs: Sequence[CommandSpec], pages: Mapping[str, Page])
             findings.append(Finding(spec.page, 1, "cli-reference",
                                     f"flag {option} of `dpone {spec.group} {spec.name}` is not "
                                     "documented on its page"))
+    index = pages.get(f"{COMMANDS_DIR}/index.md")
+    if index is not None:
+        for spec in specs:
+            if f"dpone {spec.group} {spec.name}" not in index.text:
+                findings.append(Finding(index.path, 1, "cli-reference",
+                                        f"the command index does not list `dpone {spec.group} "
+                                        f"{spec.name}`"))
     for path, page in sorted(pages.items()):
         if not path.startswith(f"{COMMANDS_DIR}/") or path.count("/") != 1:
             continue

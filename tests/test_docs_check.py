@@ -219,6 +219,7 @@ def test_cli_reference_requires_a_page_with_every_flag_and_no_invented_ones() ->
             "| `--pretty` | not a real flag |\n",
         ),
         "commands/frobnicate.md": Page("commands/frobnicate.md", "# x\n"),
+        "commands/index.md": Page("commands/index.md", "| `dpone ops schema` | x |\n"),
         "commands/validate-artifact.md": Page("commands/validate-artifact.md",
                                               "# `dpone ops validate-artifact`\n--release\n"),
     }
@@ -232,6 +233,10 @@ def test_cli_reference_requires_a_page_with_every_flag_and_no_invented_ones() ->
             "is not documented on its page") in messages
     assert ("commands/release-evidence-pack.md",
             "`dpone ops release-evidence-pack` has no reference page") in messages
+    assert ("commands/index.md",
+            "the command index does not list `dpone ops validate-artifact`") in messages
+    assert not any("`dpone ops schema`" in message for path, message in messages
+                   if path == "commands/index.md")
     assert not any(path == "commands/schema.md" and "not documented" in message
                    for path, message in messages)
 
