@@ -9,7 +9,8 @@ The checks are pure functions over file texts, so each one is tested on a string
 * every ``dpone ...`` command shown in a shell fence (or a ``run:`` line of a YAML fence)
   parses with the real argument parser — nothing is executed;
 * the CLI reference: each command has its page ``commands/<command>.md`` naming every one
-  of its flags, and a flag table on that page lists no flag the command does not have.
+  of its flags, a flag table on that page lists no flag the command does not have, and
+  ``commands/index.md`` lists every command.
 """
 
 from __future__ import annotations
