@@ -101,20 +101,26 @@ def test_every_artifact_kind_has_a_current_generated_page() -> None:
     assert not problems, "run python docs/gen_artifacts.py, then fix:\n" + "\n".join(problems)
 
 
-def _plugin_vocabulary(pytester: pytest.Pytester, flag: str, pattern: str) -> set[str]:
+def _plugin_vocabulary(pytester: pytest.Pytester, flag: str, *patterns: str
+                      ) -> list[set[str]]:
+    """Names matching each pattern in ``pytest FLAG`` output that only the plugin adds."""
     with_plugin = pytester.runpytest(flag).stdout.str()
     without = pytester.runpytest("-p", "no:dpone", flag).stdout.str()
-    return set(re.findall(pattern, with_plugin)) - set(re.findall(pattern, without))
+    return [set(re.findall(p, with_plugin, re.M)) - set(re.findall(p, without, re.M))
+            for p in patterns]
 
 
 def test_every_plugin_option_ini_key_marker_and_fixture_is_on_the_plugin_page(
     pytester: pytest.Pytester,
 ) -> None:
-    options = _plugin_vocabulary(pytester, "--help", r"(--dpone-[a-z0-9-]+)")
-    ini_keys = _plugin_vocabulary(pytester, "--help", r"^\s+(dpone_[a-z0-9_]+)")
-    markers = _plugin_vocabulary(pytester, "--markers", r"@pytest\.mark\.([a-z_]+)")
-    fixtures = _plugin_vocabulary(pytester, "--fixtures", r"^(dpone_[a-z_]+)")
+    options, ini_keys = _plugin_vocabulary(pytester, "--help", r"(--dpone-[a-z0-9-]+)",
+                                           r"^\s+(dpone_[a-z0-9_]+)")
+    (markers,) = _plugin_vocabulary(pytester, "--markers", r"@pytest\.mark\.([a-z_]+)")
+    (fixtures,) = _plugin_vocabulary(pytester, "--fixtures", r"^(dpone_[a-z_]+)")
     assert "--dpone-evidence-dir" in options, "the plugin registers no --dpone-* options"
+    assert "dpone_marker_aliases" in ini_keys
+    assert "state_backend" in markers
+    assert "dpone_evidence" in fixtures
     page = (DOCS / "plugin.md").read_text(encoding="utf-8")
     missing = sorted(
         [o for o in options | ini_keys if o not in page]
