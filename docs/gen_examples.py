@@ -57,6 +57,11 @@ def test_physical_deletes_reach_the_sink(dpone_evidence):
 @pytest.mark.performance
 def test_postgres_to_minio_full_refresh(dpone_evidence):
     dpone_evidence.metric("failure_rate", 0.0, "ratio")
+
+
+@pytest.mark.release_check("cli_commands")
+def test_cli_commands_parse():
+    assert True
 '''
 
 
@@ -151,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             (crashed / "evidence_journal.jsonl").write_text("".join(lines[:-1]),
                                                             encoding="utf-8")
         run("recover", "ops", "recover-evidence", "crashed", "--output-dir", f"{o}/recovered")
+        run("certify", "ops", "certify", "--project", str(ROOT / "examples" / "quickstart"),
+            "--output-dir", str(work / o / "certify"), "--format", "json")
         if args.with_package_check:
             run("package", "ops", "package-check", "--release", "v0.1.0", "--commit-sha", COMMIT,
                 "--project-dir", str(ROOT), "--no-build-isolation",
