@@ -479,6 +479,13 @@ def previous_reference(previous_path: Path, *, index_dir: Path) -> PreviousIndex
     read = read_file(previous_path)
     if read.payload is None or read.sha256 is None:
         raise InputError(f"--previous {previous_path}: {read.problem}")
+    # The strict reader first: pydantic's own JSON parser keeps the last of duplicate keys.
+    try:
+        loads_strict(read.payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"--previous {previous_path}: not UTF-8") from None
+    except StrictJSONError as exc:
+        raise InputError(f"--previous {previous_path}: invalid JSON: {exc}") from None
     try:
         previous = EvidenceChainIndex.model_validate_json(read.payload)
     except ValidationError as exc:
