@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +52,7 @@ from dpone_ops.models.chain import (
     InclusionProof,
     PreviousIndex,
     SignatureCheck,
+    is_safe_relative,
 )
 from dpone_ops.signing import ChainKey
 from dpone_ops.writing import compact_canonical_bytes
@@ -90,19 +90,6 @@ def signing_payload(index_data: Mapping[str, Any]) -> bytes:
     """The bytes a signature covers: the canonical index without ``signature``."""
     unsigned = {k: v for k, v in index_data.items() if k != "signature"}
     return INDEX_SIGNATURE_TAG + compact_canonical_bytes(unsigned)
-
-
-def is_safe_relative(path: str) -> bool:
-    """A relative POSIX path in normal form (``..`` allowed only as leading segments)."""
-    if not path or path.startswith("/") or "\\" in path or "\x00" in path or ":" in path[:2]:
-        return False
-    if posixpath.normpath(path) != path or path == ".":
-        return False
-    parts = path.split("/")
-    leading = 0
-    while leading < len(parts) and parts[leading] == "..":
-        leading += 1
-    return leading < len(parts) and ".." not in parts[leading:]
 
 
 @dataclass(frozen=True)
