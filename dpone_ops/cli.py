@@ -19,6 +19,7 @@ from dpone_ops.errors import DponeError, UsageError
 # Each module has ``register(subparsers)`` adding its commands under ``dpone ops``.
 OPS_COMMAND_MODULES: tuple[str, ...] = (
     "dpone_ops.commands.artifacts",
+    "dpone_ops.commands.evidence",
     "dpone_ops.commands.chain",
     "dpone_ops.commands.pack",
     "dpone_ops.commands.gates",

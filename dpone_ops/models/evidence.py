@@ -111,6 +111,8 @@ class ServiceTally(StrictModel):
     skipped: NonNegInt
     failures: NonNegInt
     errors: NonNegInt
+    xfailed: NonNegInt = 0
+    xpassed: NonNegInt = 0
     required: bool
     provider: str | None = None
     endpoint: str | None = None
@@ -386,7 +388,8 @@ class RunManifest(Artifact):
     started_at: Timestamp
     finished_at: Timestamp
     duration_seconds: NonNegFloat
-    exit_status: int
+    # None when the session was hard-killed and the artifacts were recovered from its journal.
+    exit_status: int | None
     interrupted: bool
     collected: NonNegInt
     deselected: NonNegInt
@@ -401,3 +404,47 @@ class RunManifest(Artifact):
         if self.passed and (self.exit_status != 0 or self.interrupted or not self.complete):
             raise ValueError("a run that exited non-zero or was interrupted cannot pass")
         return self
+
+
+class ShardSource(StrictModel):
+    """One shard evidence dir as ``merge-evidence`` found it."""
+
+    dir: str
+    id: str | None
+    index: int | None
+    count: int | None
+    commit_sha: str | None
+    collected_digest: str | None
+    cases: NonNegInt
+    ended: bool
+    complete: bool
+    exit_status: int | None
+
+
+class AssembledArtifact(StrictModel):
+    name: str
+    file: str
+    evidence_status: Literal["PASS", "FAIL", "UNVERIFIED"]
+
+
+class EvidenceMerge(Artifact):
+    """``merge_evidence.json``: how shard evidence dirs became one (SPEC §4.6)."""
+
+    kind: Literal["evidence_merge"] = "evidence_merge"
+    expect_shards: PosInt
+    shards: list[ShardSource]
+    conflicts: list[str]
+    artifacts: list[AssembledArtifact]
+    output_dir: str
+
+
+class EvidenceRecovery(Artifact):
+    """``recover_evidence.json``: artifacts rebuilt from a journal (SPEC §4.5)."""
+
+    kind: Literal["evidence_recovery"] = "evidence_recovery"
+    journal: str
+    cases: NonNegInt
+    session_ended: bool
+    torn_tail: bool
+    artifacts: list[AssembledArtifact]
+    output_dir: str

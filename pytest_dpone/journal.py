@@ -1,0 +1,47 @@
+"""The per-test journal writer: one JSON line per finished test, flushed each time.
+
+Flushing hands the line to the OS, which is what survives a SIGKILL of this process;
+fsync per test would only add power-loss safety at a cost the overhead budget forbids.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from dpone_ops.evidence_io import header_line
+
+
+def _line(entry: dict[str, Any]) -> str:
+    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n"
+
+
+class JournalWriter:
+    """Append-only journal; ``close`` writes the footer that marks a session as ended."""
+
+    def __init__(self, path: Path, run: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._handle: IO[str] | None = path.open("w", encoding="utf-8")
+        self._write(header_line(run))
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        if self._handle is None:
+            return
+        self._handle.write(_line(entry))
+        self._handle.flush()
+
+    def collection(self, collection: dict[str, Any]) -> None:
+        self._write({"type": "collection", "collection": collection})
+
+    def case(self, case: dict[str, Any]) -> None:
+        self._write({"type": "case", "case": case})
+
+    def close(self, footer: dict[str, Any] | None) -> None:
+        if self._handle is None:
+            return
+        if footer is not None:
+            self._write({"type": "footer", "footer": footer})
+        self._handle.close()
+        self._handle = None

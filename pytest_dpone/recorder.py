@@ -1,0 +1,361 @@
+"""The controller's one state object: turns test reports into case records and artifacts.
+
+Registered only on the controller (or a plain session), never on an xdist worker; the
+workers' facts reach it on the reports. Per-test work is O(1): fold the report into a
+pending case, and on ``logfinish`` stream one journal line. Models are built once, at
+the end, by :mod:`dpone_ops.evidence_build`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import signal
+import threading
+import time
+from collections.abc import Generator
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from dpone_ops import __version__, provenance
+from dpone_ops.errors import DponeError
+from dpone_ops.evidence_build import JOURNAL_FILE, RunRecord
+from dpone_ops.evidence_io import write_evidence
+from dpone_ops.models.base import Artifact, Stamp
+from pytest_dpone.journal import JournalWriter
+from pytest_dpone.stash import Settings
+
+# CI metadata worth keeping: identifiers and names, never tokens.
+CI_ENV_VARS = (
+    "CI", "GITHUB_ACTIONS", "GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT",
+    "GITHUB_RUN_NUMBER", "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_REF", "GITHUB_SHA",
+    "GITHUB_EVENT_NAME", "GITLAB_CI", "CI_PIPELINE_ID", "CI_JOB_ID", "CI_JOB_NAME",
+    "CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "CI_NODE_INDEX", "CI_NODE_TOTAL",
+    "BUILDKITE_BUILD_ID", "BUILDKITE_JOB_ID", "BUILDKITE_COMMIT", "CIRCLE_BUILD_NUM",
+    "CIRCLE_SHA1", "CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", "BUILD_BUILDID",
+    "BUILD_SOURCEVERSION", "JENKINS_URL", "BUILD_NUMBER",
+)
+_SECRET_NAME = re.compile(r"(pass(word|wd)?|token|secret|key|credential|auth)", re.IGNORECASE)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """Hide values of secret-looking options and passwords inside URLs."""
+    redacted: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            redacted.append("***")
+            hide_next = False
+            continue
+        arg = _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", arg)
+        name, sep, _value = arg.partition("=")
+        if sep and _SECRET_NAME.search(name):
+            redacted.append(f"{name}=***")
+        elif arg.startswith("-") and not sep and _SECRET_NAME.search(arg):
+            redacted.append(arg)
+            hide_next = True
+        else:
+            redacted.append(arg)
+    return redacted
+
+
+def _timestamp() -> str:
+    return provenance.format_timestamp(datetime.now(tz=timezone.utc))
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _skip_reason(report: pytest.TestReport) -> str | None:
+    wasxfail = getattr(report, "wasxfail", None)
+    if wasxfail is not None:
+        return str(wasxfail) or "xfail"
+    longrepr = report.longrepr
+    if isinstance(longrepr, (tuple, list)) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return None if longrepr is None else str(longrepr)
+
+
+def _failure_text(report: pytest.TestReport) -> str:
+    longrepr: Any = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    message = getattr(crash, "message", None)
+    text = str(message) if message else str(longrepr)
+    return text[:1000]
+
+
+def _phase_status(report: pytest.TestReport) -> str | None:
+    """The case status one phase report implies; None when the phase says nothing."""
+    when, outcome = report.when, report.outcome
+    xfail = hasattr(report, "wasxfail")
+    if when == "call":
+        if outcome == "passed":
+            return "xpassed" if xfail else "passed"
+        if outcome == "failed":
+            return "failed"
+        return "xfailed" if xfail else "skipped"
+    if outcome == "failed":
+        return "error"
+    if outcome == "skipped":
+        return "xfailed" if xfail else "skipped"
+    return None
+
+
+class _Pending:
+    """A test between its first report and ``logfinish``."""
+
+    __slots__ = ("again", "attempts", "duration", "facts", "marks", "reason", "rerun",
+                 "status", "text", "worker")
+
+    def __init__(self) -> None:
+        self.status: str | None = None
+        self.duration = 0.0
+        self.reason: str | None = None
+        self.text: str | None = None
+        self.marks: dict[str, Any] = {}
+        self.facts: dict[str, Any] = {}
+        self.attempts: list[dict[str, Any]] = []
+        self.rerun = 0
+        self.again = False  # the last attempt asked for a rerun; logfinish is not the end
+        self.worker: str | None = None
+
+
+class Recorder:
+    """Collects the session's case records and writes the evidence dir at the end."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        assert settings.evidence_dir is not None
+        self.config = config
+        self.settings = settings
+        self.evidence_dir: Path = settings.evidence_dir
+        self.cases: list[dict[str, Any]] = []
+        self.pending: dict[str, _Pending] = {}
+        self.collection: dict[str, Any] | None = None
+        self.selected: int | None = None
+        self.keyboard_interrupt = False
+        self.started = time.monotonic()
+        self.started_at = _timestamp()
+        self.written: dict[str, Artifact] = {}
+        self.journal: JournalWriter | None = None
+        self._previous_sigterm: Any = None
+        self.run = self._run_facts()
+
+    # -- session facts -------------------------------------------------------------------
+    def _run_facts(self) -> dict[str, Any]:
+        config, settings = self.config, self.settings
+        try:
+            commit = provenance.resolve_commit_sha(settings.commit_sha, cwd=str(config.rootpath))
+        except DponeError as exc:
+            raise pytest.UsageError(f"--dpone-commit-sha: {exc}") from None
+        workers = getattr(config.option, "numprocesses", 0)
+        has_xdist = config.pluginmanager.hasplugin("xdist")
+        return {
+            "release": settings.release,
+            "profile": settings.profile,
+            "commit_sha": commit,
+            "required_services": list(settings.required_services),
+            "min_passed": settings.min_passed,
+            "max_skipped": settings.max_skipped,
+            "required_state": [{"backend": b, "check": c} for b, c in settings.required_state],
+            "shard": settings.shard.to_record() if settings.shard else None,
+            "argv": redact_argv([str(a) for a in config.invocation_params.args]),
+            "versions": {
+                "python": platform.python_version(),
+                "pytest": pytest.__version__,
+                "plugin": __version__,
+                "xdist": _version("pytest-xdist") if has_xdist else None,
+                "benchmark": _version("pytest-benchmark")
+                if config.pluginmanager.hasplugin("benchmark") else None,
+            },
+            "xdist_workers": workers if has_xdist and isinstance(workers, int) else 0,
+            "started_at": self.started_at,
+            "dirty": provenance.git_dirty(str(config.rootpath)),
+            "ci": {k: os.environ[k] for k in CI_ENV_VARS if os.environ.get(k)},
+        }
+
+    # -- hooks ---------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.journal = JournalWriter(self.evidence_dir / JOURNAL_FILE, self.run)
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        # Unwind like Ctrl-C so pytest finishes the session and we write incomplete artifacts.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise KeyboardInterrupt("SIGTERM")
+
+    def _restore_sigterm(self) -> None:
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
+
+    def set_collection(self, collection: dict[str, Any]) -> None:
+        if self.collection is None:
+            self.collection = collection
+            self.selected = collection["selected"]
+            if self.journal is not None:
+                self.journal.collection(collection)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if self.selected is None:
+            self.selected = len(ids)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        collection = output.get("dpone_collection")
+        if isinstance(collection, dict):
+            self.set_collection(collection)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.keyboard_interrupt = True
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        pending = self.pending.get(report.nodeid)
+        if pending is None:
+            pending = self.pending[report.nodeid] = _Pending()
+        marks = getattr(report, "dpone_marks", None)
+        if marks:
+            pending.marks = marks
+        facts = getattr(report, "dpone_facts", None)
+        if facts:
+            pending.facts = facts
+        worker = getattr(report, "worker_id", None)
+        if worker is None and getattr(report, "node", None) is not None:
+            worker = str(getattr(getattr(report.node, "gateway", None), "id", None) or "")
+        pending.worker = worker or pending.worker
+        pending.duration += report.duration or 0.0
+        if str(report.outcome) == "rerun":  # pytest-rerunfailures' earlier attempts
+            pending.attempts.append({"status": "failed" if report.when == "call" else "error",
+                                     "duration_ms": round(pending.duration * 1000, 3),
+                                     "longrepr": _failure_text(report)})
+            pending.rerun += 1
+            pending.again = True
+            pending.status = None
+            pending.duration = 0.0
+            return
+        if report.when not in ("setup", "call", "teardown"):
+            # xdist's report for a test whose worker crashed: an error, and the test's end.
+            pending.status = "error"
+            pending.text = _failure_text(report)
+            self._finish(report.nodeid)
+            return
+        status = _phase_status(report)
+        if status is None:
+            return
+        if status == "error" and pending.status not in (None, "passed", "xpassed"):
+            return  # a teardown error after a failure or skip keeps the first verdict
+        pending.status = status
+        if status in ("skipped", "xfailed"):
+            pending.reason = _skip_reason(report)
+        elif status in ("failed", "error"):
+            pending.text = _failure_text(report)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        pending = self.pending.get(nodeid)
+        if pending is not None and pending.again:
+            pending.again = False  # pytest-rerunfailures logs a finish per attempt
+            return
+        self._finish(nodeid)
+
+    def _finish(self, nodeid: str) -> None:
+        pending = self.pending.pop(nodeid, None)
+        if pending is None or pending.status is None:
+            return
+        attempts = pending.attempts
+        if attempts:
+            attempts = [*attempts, {"status": pending.status,
+                                    "duration_ms": round(pending.duration * 1000, 3),
+                                    "longrepr": pending.text}]
+        total_ms = sum(a["duration_ms"] or 0 for a in pending.attempts) + pending.duration * 1000
+        case = {
+            "node_id": nodeid,
+            "status": pending.status,
+            "duration_ms": round(total_ms, 3),
+            "worker": pending.worker,
+            "skip_reason": pending.reason,
+            "longrepr": pending.text,
+            "attempts": attempts,
+            "rerun": pending.rerun,
+            "marks": pending.marks,
+            "facts": pending.facts,
+        }
+        self.cases.append(case)
+        if self.journal is not None:
+            self.journal.case(case)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(
+        self, session: pytest.Session, exitstatus: int
+    ) -> Generator[None, None, None]:
+        # Outermost wrapper: the status is final only after every other plugin's
+        # sessionfinish (pytest-benchmark fails a regression from inside it).
+        try:
+            yield
+        except BaseException:
+            self.finish(session, 1)
+            raise
+        self.finish(session, int(session.exitstatus))
+
+    def finish(self, session: pytest.Session, exit_status: int) -> None:
+        self._restore_sigterm()
+        for nodeid in list(self.pending):
+            self._finish(nodeid)  # e.g. a report whose logfinish never came
+        interrupted = (
+            self.keyboard_interrupt
+            or exit_status == pytest.ExitCode.INTERRUPTED
+            or bool(session.shouldstop)
+            or bool(session.shouldfail)
+        )
+        complete = (
+            not interrupted
+            and exit_status != pytest.ExitCode.INTERNAL_ERROR
+            and self.selected is not None
+            and len(self.cases) >= self.selected
+        )
+        footer = {
+            "finished_at": _timestamp(),
+            "duration_seconds": round(time.monotonic() - self.started, 6),
+            "exit_status": exit_status,
+            "interrupted": interrupted,
+            "complete": complete,
+        }
+        if self.journal is not None:
+            self.journal.close(footer)
+            self.journal = None
+        run = RunRecord.model_validate(
+            {**self.run, "collection": self.collection, **footer}, strict=False
+        )
+        stamp = Stamp(release=run.release, profile=run.profile, commit_sha=run.commit_sha,
+                      generated_at=provenance.now())
+        self.written = write_evidence(self.evidence_dir, self.cases, run, stamp)
+        self._report_terminal()
+
+    def _report_terminal(self) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        verdicts = ", ".join(
+            f"{kind} {model.evidence_status}" for kind, model in self.written.items()
+        )
+        reporter.write_sep("-", f"dpone evidence: {self.evidence_dir}")
+        reporter.write_line(f"dpone: {verdicts}")
+
+    def pytest_unconfigure(self) -> None:
+        self._restore_sigterm()
+        if self.journal is not None:
+            self.journal.close(None)
+            self.journal = None
