@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
+from dpone_ops.artifact_validation import StrictJSONError, loads_strict
 from dpone_ops.errors import InputError
 from dpone_ops.evidence_build import (
     ARTIFACT_FILES,
@@ -31,8 +32,8 @@ from dpone_ops.evidence_build import (
     build_artifacts,
     build_run_manifest,
 )
-from dpone_ops.models.base import Artifact, Stamp, StrictModel
-from dpone_ops.models.evidence import Attempt, CaseStatus, ManifestEntry
+from dpone_ops.models.base import Artifact, NonNegInt, Stamp, StrictModel
+from dpone_ops.models.evidence import Attempt, CaseStatus, ManifestEntry, NonNegFloat
 from dpone_ops.writing import atomic_write_bytes, canonical_bytes, write_json
 
 JOURNAL_FORMAT = "dpone.evidence_journal.v1"
@@ -44,12 +45,12 @@ class CaseLine(StrictModel):
 
     node_id: str
     status: CaseStatus
-    duration_ms: float | None = None
+    duration_ms: NonNegFloat | None = None
     worker: str | None = None
     skip_reason: str | None = None
     longrepr: str | None = None
     attempts: list[Attempt] = Field(default_factory=list)
-    rerun: int = 0
+    rerun: NonNegInt = 0
     marks: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     facts: dict[str, Any] = Field(default_factory=dict)
 
@@ -66,6 +67,12 @@ class Journal:
 
 def header_line(run: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "header", "format": JOURNAL_FORMAT, "run": dict(run)}
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(f"{where} is {type(value).__name__}, not an object")
+    return value
 
 
 def read_journal(path: Path) -> Journal:
@@ -87,24 +94,27 @@ def read_journal(path: Path) -> Journal:
     footer: dict[str, Any] | None = None
     cases: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
+        # The same strict JSON as artifacts: no BOM, NaN, duplicate keys or deep nesting.
         try:
-            entry = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            entry = loads_strict(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: line {number} is not UTF-8 (byte {exc.start})") from None
+        except StrictJSONError as exc:
             raise InputError(f"{path}: line {number} is not JSON: {exc}") from None
         kind = entry.get("type") if isinstance(entry, dict) else None
         try:
             if kind == "header":
                 if entry.get("format") != JOURNAL_FORMAT or header is not None:
                     raise InputError(f"{path}: line {number}: unexpected journal header")
-                header = entry["run"]
+                header = _object(entry["run"], f"{path}: line {number}: run")
             elif kind == "collection":
                 collection = Collection.model_validate(
-                    entry["collection"], strict=False
+                    entry["collection"], strict=True
                 ).model_dump()
             elif kind == "case":
-                cases.append(CaseLine.model_validate(entry["case"], strict=False).model_dump())
+                cases.append(CaseLine.model_validate(entry["case"], strict=True).model_dump())
             elif kind == "footer":
-                footer = entry["footer"]
+                footer = _object(entry["footer"], f"{path}: line {number}: footer")
             else:
                 raise InputError(f"{path}: line {number}: unknown entry type {kind!r}")
         except (ValidationError, KeyError, TypeError) as exc:
@@ -117,7 +127,7 @@ def read_journal(path: Path) -> Journal:
     else:
         facts.update({"exit_status": None, "interrupted": True, "complete": False})
     try:
-        run = RunRecord.model_validate(facts, strict=False)
+        run = RunRecord.model_validate(facts, strict=True)
     except ValidationError as exc:
         raise InputError(f"{path}: invalid run facts in the journal: {exc}") from None
     return Journal(run=run, cases=cases, ended=footer is not None, torn_tail=torn)
