@@ -12,6 +12,7 @@ A hard-killed session leaves no footer and possibly a torn last line; both are e
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -147,23 +148,36 @@ def file_entry(name: str, path: Path) -> ManifestEntry:
 def write_evidence(
     out_dir: Path, cases: Iterable[Record], run: RunRecord, stamp: Stamp
 ) -> dict[str, Artifact]:
-    """Build and write the six artifacts; the manifest last, listing the others."""
+    """Build and write the six artifacts; the manifest last, listing the others.
+
+    All or nothing: when one write fails (disk full, read-only), the artifacts this call
+    already replaced are removed again, so the dir never holds half of a session's set
+    beside another session's files. Each file itself is atomic (never torn).
+    """
     ordered = sorted(cases, key=lambda c: c["node_id"])
     artifacts = build_artifacts(ordered, run, stamp)
     entries = []
-    for kind, model in artifacts.items():
-        path = out_dir / ARTIFACT_FILES[kind]
-        payload = canonical_bytes(model)
-        atomic_write_bytes(path, payload)
-        entries.append(ManifestEntry(
-            name=kind, file=path.name, sha256=hashlib.sha256(payload).hexdigest(),
-            size_bytes=len(payload),
-        ))
-    journal = out_dir / JOURNAL_FILE
-    if journal.is_file():
-        entries.append(file_entry("evidence_journal", journal))
-    manifest = build_run_manifest(ordered, run, stamp, entries)
-    write_json(out_dir / ARTIFACT_FILES["run_manifest"], manifest)
+    written: list[Path] = []
+    try:
+        for kind, model in artifacts.items():
+            path = out_dir / ARTIFACT_FILES[kind]
+            payload = canonical_bytes(model)
+            atomic_write_bytes(path, payload)
+            written.append(path)
+            entries.append(ManifestEntry(
+                name=kind, file=path.name, sha256=hashlib.sha256(payload).hexdigest(),
+                size_bytes=len(payload),
+            ))
+        journal = out_dir / JOURNAL_FILE
+        if journal.is_file():
+            entries.append(file_entry("evidence_journal", journal))
+        manifest = build_run_manifest(ordered, run, stamp, entries)
+        write_json(out_dir / ARTIFACT_FILES["run_manifest"], manifest)
+    except (InputError, OSError):
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
     return {**artifacts, "run_manifest": manifest}
 
 

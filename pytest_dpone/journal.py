@@ -6,6 +6,7 @@ fsync per test would only add power-loss safety at a cost the overhead budget fo
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import IO, Any
@@ -18,19 +19,36 @@ def _line(entry: dict[str, Any]) -> str:
 
 
 class JournalWriter:
-    """Append-only journal; ``close`` writes the footer that marks a session as ended."""
+    """Append-only journal; ``close`` writes the footer that marks a session as ended.
+
+    Opening raises ``OSError`` (the evidence dir is unusable); a later write that fails
+    (disk full) stops the journal and is kept in ``failed`` instead of breaking the session.
+    """
 
     def __init__(self, path: Path, run: dict[str, Any]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.failed: str | None = None
         self._handle: IO[str] | None = path.open("w", encoding="utf-8")
         self._write(header_line(run))
+        if self.failed is not None:
+            raise OSError(self.failed)
 
     def _write(self, entry: dict[str, Any]) -> None:
         if self._handle is None:
             return
-        self._handle.write(_line(entry))
-        self._handle.flush()
+        try:
+            self._handle.write(_line(entry))
+            self._handle.flush()
+        except OSError as exc:
+            self.failed = f"cannot write {self.path}: {exc.strerror or exc}"
+            self._abandon()
+
+    def _abandon(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
 
     def collection(self, collection: dict[str, Any]) -> None:
         self._write({"type": "collection", "collection": collection})
@@ -43,5 +61,9 @@ class JournalWriter:
             return
         if footer is not None:
             self._write({"type": "footer", "footer": footer})
-        self._handle.close()
-        self._handle = None
+        if self._handle is not None:
+            try:
+                self._handle.close()
+            except OSError as exc:  # the buffered footer could not be flushed
+                self.failed = f"cannot write {self.path}: {exc.strerror or exc}"
+            self._handle = None

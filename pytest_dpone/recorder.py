@@ -147,6 +147,7 @@ class Recorder:
         self.started = time.monotonic()
         self.started_at = _timestamp()
         self.written: dict[str, Artifact] = {}
+        self.problems: list[str] = []  # evidence that could not be written, and why
         self.journal: JournalWriter | None = None
         self._previous_sigterm: Any = None
         self.run = self._run_facts()
@@ -187,7 +188,14 @@ class Recorder:
     # -- hooks ---------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.journal = JournalWriter(self.evidence_dir / JOURNAL_FILE, self.run)
+        try:
+            self.journal = JournalWriter(self.evidence_dir / JOURNAL_FILE, self.run)
+        except OSError as exc:
+            # Before any test runs: a run whose evidence cannot be written is refused.
+            raise pytest.UsageError(
+                f"--dpone-evidence-dir {self.evidence_dir}: cannot write evidence there: "
+                f"{exc.strerror or exc}"
+            ) from None
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
 
@@ -335,23 +343,35 @@ class Recorder:
         }
         if self.journal is not None:
             self.journal.close(footer)
+            self.problems += [self.journal.failed] if self.journal.failed else []
             self.journal = None
         run = RunRecord.model_validate(
             {**self.run, "collection": self.collection, **footer}, strict=False
         )
         stamp = Stamp(release=run.release, profile=run.profile, commit_sha=run.commit_sha,
                       generated_at=provenance.now())
-        self.written = write_evidence(self.evidence_dir, self.cases, run, stamp)
+        try:
+            self.written = write_evidence(self.evidence_dir, self.cases, run, stamp)
+        except (DponeError, OSError) as exc:
+            # Disk full or read-only by now: nothing half-written stays (write_evidence
+            # removes what it wrote), and the terminal says so instead of a traceback.
+            self.problems.append(str(exc))
         self._report_terminal()
 
     def _report_terminal(self) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return
+        reporter.write_sep("-", f"dpone evidence: {self.evidence_dir}")
+        for problem in self.problems:
+            reporter.write_line(f"dpone: ERROR: {problem}", red=True, bold=True)
+        if self.problems and not self.written:
+            reporter.write_line("dpone: ERROR: no evidence artifacts were written for this "
+                                "session", red=True, bold=True)
+            return
         verdicts = ", ".join(
             f"{kind} {model.evidence_status}" for kind, model in self.written.items()
         )
-        reporter.write_sep("-", f"dpone evidence: {self.evidence_dir}")
         reporter.write_line(f"dpone: {verdicts}")
 
     def pytest_unconfigure(self) -> None:

@@ -1,0 +1,143 @@
+"""The plugin when the evidence dir fails it: read-only, disk full, a SIGKILLed worker.
+
+* Read-only: as root a read-only tmpfs is mounted (chmod does not stop root); otherwise
+  the directory is chmod 0555. Either way the kernel refuses to create files there.
+* Disk full: the pytest process runs under ``RLIMIT_FSIZE`` (SIGXFSZ ignored), so every
+  write beyond the limit fails with ``EFBIG`` exactly where ``ENOSPC`` would fail it on a
+  full disk: the journal fits, the artifacts do not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dpone_ops.cli import main
+from dpone_ops.evidence_io import read_journal
+from tests._plugin_support import COMMIT, load_evidence, run
+
+SUITE = """
+import pytest
+
+@pytest.mark.service("postgres")
+def test_a():
+    pass
+
+def test_b():
+    pass
+"""
+
+
+@pytest.fixture(autouse=True)
+def _reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+
+@contextlib.contextmanager
+def read_only_dir(path: Path) -> Iterator[Path]:
+    path.mkdir()
+    if os.geteuid() == 0:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
+                       check=True, capture_output=True)
+        try:
+            yield path
+        finally:
+            subprocess.run(["umount", str(path)], check=True, capture_output=True)
+    else:
+        path.chmod(0o555)
+        try:
+            yield path
+        finally:
+            path.chmod(0o755)
+
+
+def _pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "-p", "no:benchmark", f"--dpone-commit-sha={COMMIT}", *args],
+        cwd=project, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_a_read_only_evidence_dir_stops_the_run_before_any_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_x=SUITE)
+    with read_only_dir(pytester.path / "ro") as ro:
+        result = _pytest(pytester.path, f"--dpone-evidence-dir={ro / 'evidence'}")
+        assert not list(ro.iterdir())
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "--dpone-evidence-dir" in result.stderr
+    assert "cannot write evidence there" in result.stderr
+    assert "INTERNALERROR" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "passed" not in result.stdout
+
+
+FULL_DISK_CONFTEST = """
+import resource
+import signal
+
+# Ignore SIGXFSZ so a write past the limit fails with EFBIG, as ENOSPC on a full disk.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+"""
+
+
+def test_a_full_disk_leaves_no_torn_or_partial_artifacts_and_says_so(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytester.makepyfile(test_x=SUITE)
+    # Only ever loaded by the subprocess: the limit must not reach this test process.
+    pytester.makeconftest(FULL_DISK_CONFTEST.format(limit=2048))
+    evidence = pytester.path / "evidence"
+    result = _pytest(pytester.path, "--dpone-evidence-dir=evidence")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out  # the tests passed; the plugin never changes that
+    assert "dpone: ERROR: cannot write" in result.stdout
+    assert "no evidence artifacts were written for this session" in result.stdout
+    assert "Traceback" not in out
+    assert "INTERNALERROR" not in out
+    left = sorted(p.name for p in evidence.iterdir())
+    assert left == ["evidence_journal.jsonl"]  # no artifact, no temp file, nothing torn
+    journal = read_journal(evidence / "evidence_journal.jsonl")
+    assert journal.ended
+    assert [c["node_id"] for c in journal.cases] == ["test_x.py::test_a", "test_x.py::test_b"]
+    # With space again, the journal rebuilds the session's evidence (red overall: this
+    # suite has no state, reconciliation, matrix or performance tests).
+    assert main(["ops", "recover-evidence", str(evidence)]) == 1
+    capsys.readouterr()
+    rebuilt = load_evidence(evidence)
+    assert rebuilt["run_manifest"].passed
+    assert rebuilt["service_markers"].totals.passed == 1
+
+
+def test_a_sigkilled_xdist_worker_is_an_error_case_never_missing(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_kill="""
+        import os
+        import signal
+        import pytest
+
+        @pytest.mark.service("postgres")
+        def test_killed():
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        @pytest.mark.service("postgres")
+        def test_fine():
+            pass
+    """)
+    run(pytester, "-n", "2")
+    evidence = load_evidence(pytester.path / "evidence")
+    statuses = {c.node_id: c.status for c in evidence["service_markers"].cases}
+    assert statuses["test_kill.py::test_killed"] == "error"
+    assert "test_kill.py::test_fine" in statuses
+    assert "service.postgres.failed" in evidence["service_markers"].blockers
+    assert not evidence["run_manifest"].passed
