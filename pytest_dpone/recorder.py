@@ -42,28 +42,63 @@ CI_ENV_VARS = (
     "BUILD_SOURCEVERSION", "JENKINS_URL", "BUILD_NUMBER",
 )
 _SECRET_NAME = re.compile(r"(pass(word|wd)?|token|secret|key|credential|auth)", re.IGNORECASE)
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
+# userinfo of a URL: everything up to the last "@" before the path (a password may hold "@").
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^/\s]*@")
+# A secret-named query parameter (?access_token=..., &sig=...) anywhere in a value.
+_SECRET_QUERY = re.compile(
+    r"(?P<name>[?&;][^=&\s#]*(?:pass|token|secret|key|credential|auth|sig)[^=&\s#]*=)[^&\s#]*",
+    re.IGNORECASE,
+)
+# An HTTP authorization value: "Authorization: Bearer abc", "Basic dXNlcjpwYXNz".
+_AUTH_SCHEME = re.compile(r"(?P<scheme>\b(?:bearer|basic|token|digest)\s+)\S+", re.IGNORECASE)
+
+
+_NAME_LIKE = re.compile(r"-{0,2}[A-Za-z0-9_.\-]+")
+
+
+def redact_text(text: str) -> str:
+    """Hide credentials inside one value: URL passwords, secret query params, auth headers."""
+    text = _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", text)
+    text = _SECRET_QUERY.sub(r"\g<name>***", text)
+    return _AUTH_SCHEME.sub(r"\g<scheme>***", text)
+
+
+def _redact_assignment(arg: str) -> str | None:
+    """``a=b=c``: everything after the first ``=`` that follows a secret-looking name."""
+    parts = arg.split("=")
+    for position, part in enumerate(parts[:-1]):
+        if not _NAME_LIKE.fullmatch(part):
+            break  # inside a value (a URL, a query): redact_text has handled it
+        if _SECRET_NAME.search(part):
+            return "=".join(parts[: position + 1]) + "=***"
+    return None
 
 
 def redact_argv(argv: list[str]) -> list[str]:
-    """Hide values of secret-looking options and passwords inside URLs."""
+    """Hide values of secret-looking options and names, and credentials inside values."""
     redacted: list[str] = []
     hide_next = False
-    for arg in argv:
+    for raw in argv:
         if hide_next:
             redacted.append("***")
             hide_next = False
             continue
-        arg = _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", arg)
-        name, sep, _value = arg.partition("=")
-        if sep and _SECRET_NAME.search(name):
-            redacted.append(f"{name}=***")
-        elif arg.startswith("-") and not sep and _SECRET_NAME.search(arg):
+        arg = redact_text(raw)
+        assigned = _redact_assignment(arg)
+        if assigned is not None:
+            redacted.append(assigned)
+        elif arg.startswith("-") and "=" not in arg and _SECRET_NAME.search(arg):
             redacted.append(arg)
             hide_next = True
         else:
             redacted.append(arg)
     return redacted
+
+
+def redact_environment(names: tuple[str, ...]) -> dict[str, str]:
+    """The listed CI variables that are set, with any credential inside a value hidden."""
+    return {name: ("***" if _SECRET_NAME.search(name) else redact_text(os.environ[name]))
+            for name in names if os.environ.get(name)}
 
 
 def _timestamp() -> str:
@@ -182,7 +217,7 @@ class Recorder:
             "xdist_workers": workers if has_xdist and isinstance(workers, int) else 0,
             "started_at": self.started_at,
             "dirty": provenance.git_dirty(str(config.rootpath)),
-            "ci": {k: os.environ[k] for k in CI_ENV_VARS if os.environ.get(k)},
+            "ci": redact_environment(CI_ENV_VARS),
         }
 
     # -- hooks ---------------------------------------------------------------------------
