@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,3 +68,50 @@ class JournalWriter:
             except OSError as exc:  # the buffered footer could not be flushed
                 self.failed = f"cannot write {self.path}: {exc.strerror or exc}"
             self._handle = None
+
+
+LOCK_FILE = ".dpone-session.lock"
+
+
+class EvidenceDirBusy(Exception):
+    """Another live session records into the same evidence dir."""
+
+
+class SessionLock:
+    """An exclusive ``flock`` on ``DIR/.dpone-session.lock`` for the whole session.
+
+    Two sessions writing one evidence dir would interleave their journals and mix their
+    artifacts; the second is refused instead. The kernel drops the lock when the holder
+    dies, so a killed session never blocks the next one.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+
+    @classmethod
+    def acquire(cls, directory: Path) -> SessionLock | None:
+        """The lock, or None where ``fcntl`` does not exist (Windows: no locking)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return None
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise EvidenceDirBusy(
+                f"in use by another pytest session (pid {holder}); give each session its "
+                "own evidence dir (merge shards with dpone ops merge-evidence)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        return cls(fd)
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing drops the flock
+

@@ -28,7 +28,7 @@ from dpone_ops.errors import DponeError
 from dpone_ops.evidence_build import JOURNAL_FILE, RunRecord
 from dpone_ops.evidence_io import write_evidence
 from dpone_ops.models.base import Artifact, Stamp
-from pytest_dpone.journal import JournalWriter
+from pytest_dpone.journal import EvidenceDirBusy, JournalWriter, SessionLock
 from pytest_dpone.stash import Settings
 
 # CI metadata worth keeping: identifiers and names, never tokens.
@@ -184,6 +184,7 @@ class Recorder:
         self.written: dict[str, Artifact] = {}
         self.problems: list[str] = []  # evidence that could not be written, and why
         self.journal: JournalWriter | None = None
+        self.lock: SessionLock | None = None
         self._previous_sigterm: Any = None
         self.run = self._run_facts()
 
@@ -224,7 +225,10 @@ class Recorder:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         try:
+            self.lock = SessionLock.acquire(self.evidence_dir)
             self.journal = JournalWriter(self.evidence_dir / JOURNAL_FILE, self.run)
+        except EvidenceDirBusy as exc:
+            raise pytest.UsageError(f"--dpone-evidence-dir {self.evidence_dir}: {exc}") from None
         except OSError as exc:
             # Before any test runs: a run whose evidence cannot be written is refused.
             raise pytest.UsageError(
@@ -391,7 +395,13 @@ class Recorder:
             # Disk full or read-only by now: nothing half-written stays (write_evidence
             # removes what it wrote), and the terminal says so instead of a traceback.
             self.problems.append(str(exc))
+        self._release_lock()
         self._report_terminal()
+
+    def _release_lock(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def _report_terminal(self) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -411,6 +421,7 @@ class Recorder:
 
     def pytest_unconfigure(self) -> None:
         self._restore_sigterm()
+        self._release_lock()
         if self.journal is not None:
             self.journal.close(None)
             self.journal = None

@@ -13,6 +13,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,7 +106,8 @@ def test_a_full_disk_leaves_no_torn_or_partial_artifacts_and_says_so(
     assert "Traceback" not in out
     assert "INTERNALERROR" not in out
     left = sorted(p.name for p in evidence.iterdir())
-    assert left == ["evidence_journal.jsonl"]  # no artifact, no temp file, nothing torn
+    # No artifact, no temp file, nothing torn: the journal and the (released) session lock.
+    assert left == [".dpone-session.lock", "evidence_journal.jsonl"]
     journal = read_journal(evidence / "evidence_journal.jsonl")
     assert journal.ended
     assert [c["node_id"] for c in journal.cases] == ["test_x.py::test_a", "test_x.py::test_b"]
@@ -141,3 +143,56 @@ def test_a_sigkilled_xdist_worker_is_an_error_case_never_missing(
     assert "test_kill.py::test_fine" in statuses
     assert "service.postgres.failed" in evidence["service_markers"].blockers
     assert not evidence["run_manifest"].passed
+
+
+BLOCKING_SUITE = """
+import pathlib
+import time
+import pytest
+
+@pytest.mark.service("postgres")
+def test_first():
+    pathlib.Path("started").write_text("1")
+    while not pathlib.Path("go").exists():
+        time.sleep(0.02)
+
+@pytest.mark.service("postgres")
+def test_second():
+    pass
+"""
+
+
+def test_a_second_session_into_a_live_evidence_dir_is_refused(
+    pytester: pytest.Pytester,
+) -> None:
+    """Two sessions, one dir: the second is a usage error, the first's evidence is whole."""
+    pytester.makepyfile(test_block=BLOCKING_SUITE)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "-p", "no:benchmark", "--dpone-evidence-dir=evidence", f"--dpone-commit-sha={COMMIT}"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (pytester.path / "started").exists():
+            assert first.poll() is None, first.communicate()[0]
+            assert time.monotonic() < deadline, "the first session never started"
+            time.sleep(0.02)
+        journal_before = (pytester.path / "evidence" / "evidence_journal.jsonl").read_bytes()
+        second = _pytest(pytester.path, "--dpone-evidence-dir=evidence", "-k", "second")
+        assert second.returncode == pytest.ExitCode.USAGE_ERROR, second.stdout + second.stderr
+        assert "in use by another pytest session" in second.stderr
+        assert f"pid {first.pid}" in second.stderr
+        journal_now = (pytester.path / "evidence" / "evidence_journal.jsonl").read_bytes()
+        assert journal_now == journal_before
+    finally:
+        (pytester.path / "go").write_text("1")
+        output = first.communicate(timeout=60)[0]
+    assert first.returncode == 0, output
+    evidence = load_evidence(pytester.path / "evidence")
+    assert evidence["run_manifest"].passed
+    assert [c.node_id for c in evidence["service_markers"].cases] == [
+        "test_block.py::test_first", "test_block.py::test_second"]
+    # The lock dies with its holder: the next session records normally.
+    assert _pytest(pytester.path, "--dpone-evidence-dir=evidence", "-k", "second",
+                   ).returncode == 0
