@@ -130,8 +130,9 @@ def read_file(path: Path, *, max_bytes: int | None = None) -> FileRead:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            return FileRead(path, exists=True, regular=False, problem=f"{what}, not a file")
+            what = ("a directory, not a file" if stat.S_ISDIR(info.st_mode)
+                    else "not a regular file (a FIFO, socket or device)")
+            return FileRead(path, exists=True, regular=False, problem=what)
         if info.st_size > limit:
             return FileRead(
                 path, exists=True, regular=True, size_bytes=info.st_size,
