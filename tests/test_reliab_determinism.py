@@ -115,3 +115,16 @@ def test_every_command_is_byte_identical_across_hash_seeds(world: World, tmp_pat
                         for name, data in _files(d).items()})
     assert len(results[0]) == 2 * len(argvs)
     assert results[0] == results[1]
+
+
+def test_recover_evidence_twice_is_byte_identical(tmp_path: Path) -> None:
+    from tests.test_reliab_journal import GOOD
+
+    journal = tmp_path / "evidence_journal.jsonl"
+    journal.write_bytes(GOOD)
+    one, two, out_one, out_two = _twice(
+        lambda out: ["recover-evidence", str(tmp_path), "--output-dir", str(out)],
+        tmp_path / "out")
+    assert "run_manifest.json" in one
+    assert one == two
+    assert out_one == out_two

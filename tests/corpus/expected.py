@@ -95,6 +95,12 @@ def render_markdown(rows: dict[str, Row], kinds_of: dict[str, list[str]]) -> str
         "gate reports and of the evidence chain index, and the file-system cases "
         "(65 MiB, FIFO, symlink loop, ...), are made when the test runs.",
         "",
+        "Two more readers get the same treatment outside this table: the evidence journal "
+        "(`evidence_journal.jsonl`, read by `recover-evidence` and `merge-evidence`) with "
+        "22 broken journals in `tests/test_reliab_journal.py`, and `compose-check`'s "
+        "compose file and `--schema` in `tests/test_reliab_compose.py`; each is exit 2 "
+        "with one line, and nothing is written.",
+        "",
         "| case | what it is | kinds | outcome | detail in the message | exceptions |",
         "|---|---|---|---|---|---|",
     ]
