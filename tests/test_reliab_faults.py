@@ -196,3 +196,32 @@ def test_a_second_session_into_a_live_evidence_dir_is_refused(
     # The lock dies with its holder: the next session records normally.
     assert _pytest(pytester.path, "--dpone-evidence-dir=evidence", "-k", "second",
                    ).returncode == 0
+
+
+def test_a_report_whose_markdown_cannot_be_written_keeps_the_previous_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Disk full after the JSON was staged: exit 2 and the previous .json/.md both stay."""
+    import tempfile as tempfile_module
+
+    from dpone_ops import writing
+
+    out = tmp_path / "out"
+    argv = ["ops", "live-certification-plan", "--profile", "real_local", "--release", "v1",
+            "--commit-sha", "a" * 40, "--output-dir", str(out)]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert main(argv) in (0, 1)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_mkstemp = tempfile_module.mkstemp
+    calls = []
+
+    def mkstemp_then_full(*args: object, **kwargs: object) -> tuple[int, str]:
+        calls.append(1)
+        if len(calls) == 2:  # the Markdown's temp file: the disk is full
+            raise OSError(28, "No space left on device")
+        return real_mkstemp(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(writing.tempfile, "mkstemp", mkstemp_then_full)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")  # so the new JSON would differ
+    assert main(argv) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
