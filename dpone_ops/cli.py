@@ -25,6 +25,7 @@ OPS_COMMAND_MODULES: tuple[str, ...] = (
     "dpone_ops.commands.gates",
     "dpone_ops.commands.release_checks",
     "dpone_ops.commands.services",
+    "dpone_ops.commands.certify",
 )
 # Each module has ``register(subparsers)`` adding its commands under ``dpone docs``.
 DOCS_COMMAND_MODULES: tuple[str, ...] = ()

@@ -1,4 +1,4 @@
-"""Turn per-test case records into the six evidence artifacts (SPEC §4.4).
+"""Turn per-test case records into the evidence artifacts (SPEC §4.4, §4.2 release_check).
 
 The pytest plugin, ``recover-evidence`` and ``merge-evidence`` all call these builders,
 so a live session, a journal recovered after a hard kill and a merge of CI shards give
@@ -31,6 +31,7 @@ from dpone_ops.models.evidence import (
     BackendCheck,
     ManifestEntry,
     PerformanceMetrics,
+    ReleaseChecks,
     RunManifest,
     ServiceMarkers,
     ShardInfo,
@@ -59,6 +60,7 @@ ARTIFACT_FILES: dict[str, str] = {
     "reconciliation_evidence": "reconciliation_evidence.json",
     "performance_metrics": "performance_metrics.json",
     "certification_report": "certification_report.json",
+    "release_checks": "release_checks.json",
     "run_manifest": "run_manifest.json",
 }
 JOURNAL_FILE = "evidence_journal.jsonl"
@@ -450,6 +452,59 @@ def build_certification(
     )
 
 
+def build_release_checks(cases: Sequence[Record], run: RunRecord, stamp: Stamp) -> ReleaseChecks:
+    """Steps: 1. tally the cases of each check named by ``release_check``; 2. a check is PASS
+    with ≥1 passed test and none failed, errored or skipped (xfail/xpass count as skipped),
+    FAIL with a failure or error, else UNVERIFIED; 3. the artifact passes with ≥1 check,
+    every check PASS. Which checks a release needs is the checklist's call, not this one's."""
+    per_check: dict[str, list[Record]] = {}
+    for case, value in _marked(cases, "release_check"):
+        # bind_item made each case's values unique, so a case joins a check once.
+        per_check.setdefault(value["name"], []).append(case)
+    marked = [c for c in cases if c.get("marks", {}).get("release_check")]
+    blockers = [] if per_check else ["release_checks.no_tests"]
+    checks: dict[str, dict[str, Any]] = {}
+    for name, members in sorted(per_check.items()):
+        tally = _tally(c["status"] for c in members)
+        not_run = tally["skipped"] + tally["xfailed"] + tally["xpassed"]
+        if tally["failures"] or tally["errors"]:
+            status = "FAIL"
+        elif tally["passed"] and not not_run:
+            status = "PASS"
+        else:
+            status = "UNVERIFIED"
+        if status == "FAIL":
+            blockers.append(f"release_check.{code_part(name)}.failed")
+        elif status == "UNVERIFIED":
+            blockers.append(f"release_check.{code_part(name)}.not_passed")
+        checks[name] = {
+            "tests": tally["tests"], "passed": tally["passed"], "failed": tally["failures"],
+            "errors": tally["errors"], "skipped": tally["skipped"], "xfailed": tally["xfailed"],
+            "xpassed": tally["xpassed"], "status": status,
+            "node_ids": [c["node_id"] for c in members],
+        }
+    shard = run.shard.id if run.shard else None
+    rows = [
+        {"node_id": c["node_id"], "status": c["status"],
+         "checks": sorted({v["name"] for v in c["marks"]["release_check"]}),
+         "duration_ms": c.get("duration_ms"), "worker": c.get("worker"), "shard": shard,
+         "skip_reason": c.get("skip_reason"), "retried": bool(c.get("rerun"))}
+        for c in marked
+    ]
+    green = sum(t["status"] == "PASS" for t in checks.values())
+    return ReleaseChecks.build(
+        stamp,
+        blockers=blockers,
+        complete=run.complete,
+        executed=_any_executed(marked),
+        summary=f"{green} of {len(checks)} release checks proven by their tests"
+        + (f" ({', '.join(sorted(checks))})" if checks else ""),
+        checks=checks,
+        cases=rows,
+        totals=_tally(c["status"] for c in marked),
+    )
+
+
 # Artifact kind -> builder; the run manifest is built last, over the others' files.
 BUILDERS: dict[str, Callable[[Sequence[Record], RunRecord, Stamp], Artifact]] = {
     "service_markers": build_service_markers,
@@ -457,6 +512,7 @@ BUILDERS: dict[str, Callable[[Sequence[Record], RunRecord, Stamp], Artifact]] = 
     "reconciliation_evidence": build_reconciliation,
     "performance_metrics": build_performance,
     "certification_report": build_certification,
+    "release_checks": build_release_checks,
 }
 
 
@@ -465,7 +521,7 @@ def sort_cases(cases: Iterable[Record]) -> list[Record]:
 
 
 def build_artifacts(cases: Iterable[Record], run: RunRecord, stamp: Stamp) -> dict[str, Artifact]:
-    """The five record artifacts, keyed by kind, over cases sorted by node id."""
+    """The record artifacts (all but the manifest), keyed by kind, over cases sorted by node id."""
     ordered = sort_cases(cases)
     return {kind: build(ordered, run, stamp) for kind, build in BUILDERS.items()}
 

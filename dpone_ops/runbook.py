@@ -38,6 +38,10 @@ BY_CODE: dict[str, str] = {
         "The chain does not verify: rebuild it with `dpone ops evidence-chain` from the real "
         "gate outputs; never edit evidence by hand."
     ),
+    "pytest.exit_status": (
+        "pytest exited non-zero: fix the failing, erroring or uncollectable tests shown in "
+        "its output and re-run certify; a red test run never yields a green pack."
+    ),
     "profile.not_release_candidate": (
         "Minor and major releases need the real_local profile: run the real_local plan "
         "(all six disposable services) and rebuild the pack with --profile real_local."
@@ -100,6 +104,18 @@ BY_REASON: dict[str, str] = {
     "committed_before_load": STATE,
     "stayed_put": STATE,
     "unobserved": STATE,
+    "error": (
+        "The gate could not run (exit 2): fix the input its message names, then re-run "
+        "certify."
+    ),
+    "assertion_contradicted": (
+        "A --check assertion disagrees with the evidence for that check: the evidence "
+        "decides; fix the cause it shows (or drop the stale assertion) and re-run."
+    ),
+    "no_tests": (
+        "Nothing proved it: mark the proving tests (@pytest.mark.release_check, service, "
+        "...) and re-run them with the plugin."
+    ),
     "not_evidenced": (
         "An asserted check is not evidence: mark the proving tests with "
         "@pytest.mark.release_check and build the checklist from release_checks.json."

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from dpone_ops.checklist_names import CHECK_NAME_RE, CHECK_NAMES
 from pytest_dpone.services import KNOWN_SERVICES
 
 STATE_CHECKS = ("xmin_state", "kafka_offsets", "cdc_offsets", "run_state")
@@ -52,6 +53,11 @@ class Certification:
     strategy: str
 
 
+@dataclass(frozen=True)
+class ReleaseCheck:
+    name: str
+
+
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise MarkerError(f"{what} must be a non-empty string, got {value!r}")
@@ -84,6 +90,13 @@ def _certification(source: object, sink: object, strategy: object) -> Certificat
 
 def _performance() -> None:
     return None
+
+
+def _release_check(name: object) -> ReleaseCheck:
+    checked = _text(name, "check name")
+    if not CHECK_NAME_RE.match(checked):
+        raise MarkerError(f"check name {checked!r} may only hold letters, digits, '_' and '-'")
+    return ReleaseCheck(checked)
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,14 @@ MARKER_KINDS: dict[str, MarkerKind] = {
             _performance,
             lambda v: [{}],
         ),
+        MarkerKind(
+            "release_check",
+            "release_check(name): pytest-dpone evidence: the test proves a pre-release "
+            f"checklist item, name in {', '.join(CHECK_NAMES)} (or names listed in the "
+            "dpone_release_checks ini); results go to release_checks.json",
+            _release_check,
+            lambda v: [{"name": v.name}],
+        ),
     )
 }
 
@@ -148,7 +169,7 @@ class Alias:
 
 
 _ALIAS_ARITY = {"service": None, "state_backend": 2, "reconciliation": 1, "certification": 3,
-                "performance": 0}
+                "performance": 0, "release_check": 1}
 
 
 def parse_aliases(lines: Iterable[str]) -> dict[str, Alias]:
@@ -189,7 +210,10 @@ def parse_aliases(lines: Iterable[str]) -> dict[str, Alias]:
 
 
 def bind_item(
-    item: pytest.Item, aliases: Mapping[str, Alias], allowed_services: frozenset[str]
+    item: pytest.Item,
+    aliases: Mapping[str, Alias],
+    allowed_services: frozenset[str],
+    allowed_checks: frozenset[str] = frozenset(CHECK_NAMES),
 ) -> MarkRecord:
     """All evidence marks of ``item`` as a JSON-safe record; raises :class:`MarkerError`."""
     record: MarkRecord = {}
@@ -216,6 +240,16 @@ def bind_item(
                 f"{item.nodeid}: marker @pytest.mark.service: unknown service "
                 f"{', '.join(map(repr, unknown))}; known: {', '.join(sorted(allowed_services))} "
                 "(add others to the dpone_services ini option)"
+            )
+    checks = record.get("release_check")
+    if checks:
+        # A typo must not become a check nobody requires: unknown names are errors.
+        unknown = sorted({v["name"] for v in checks} - allowed_checks)
+        if unknown:
+            raise MarkerError(
+                f"{item.nodeid}: marker @pytest.mark.release_check: unknown check "
+                f"{', '.join(map(repr, unknown))}; known: {', '.join(sorted(allowed_checks))} "
+                "(add others to the dpone_release_checks ini option)"
             )
     return {kind: _unique(values) for kind, values in record.items()}
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from dpone_ops.checklist_names import CHECK_NAME_RE, CHECK_NAMES
 from pytest_dpone import fixtures
 from pytest_dpone.markers import MARKER_KINDS, MarkerError, bind_item, parse_aliases
 from pytest_dpone.services import KNOWN_SERVICES
@@ -59,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   type="linelist")
     parser.addini("dpone_marker_aliases", "existing markers that count as evidence: lines "
                   "'marker = service:postgres' or 'marker = state_backend:postgres:xmin_state'",
+                  type="linelist")
+    parser.addini("dpone_release_checks", "extra pre-release check names allowed in "
+                  "@pytest.mark.release_check (besides the eight checklist names)",
                   type="linelist")
     parser.addini("dpone_required_state_checks", "backend:check pairs that state evidence "
                   "must cover, e.g. postgres:xmin_state", type="linelist")
@@ -116,6 +120,11 @@ def _settings(config: pytest.Config) -> Settings:
     if unknown:
         raise pytest.UsageError(f"--dpone-require-service: unknown service(s) "
                                 f"{', '.join(unknown)}; add them to the dpone_services ini")
+    extra_checks = [c.strip() for c in config.getini("dpone_release_checks") if c.strip()]
+    for check in extra_checks:
+        if not CHECK_NAME_RE.match(check):
+            raise pytest.UsageError(f"dpone_release_checks: {check!r} may only hold letters, "
+                                    "digits, '_' and '-'")
     state: list[tuple[str, str]] = []
     for line in config.getini("dpone_required_state_checks"):
         backend, sep, check = line.strip().partition(":")
@@ -134,6 +143,7 @@ def _settings(config: pytest.Config) -> Settings:
         min_passed=_int(config, "dpone_min_passed", 1),
         max_skipped=_int(config, "dpone_max_skipped", 0),
         allowed_services=allowed,
+        allowed_checks=frozenset(CHECK_NAMES) | frozenset(extra_checks),
         aliases=parse_aliases(config.getini("dpone_marker_aliases")),
         required_state=tuple(state),
     )
@@ -183,7 +193,8 @@ def pytest_collection_modifyitems(
     keep: list[pytest.Item] = []
     for item in items:
         try:
-            marks = bind_item(item, settings.aliases, settings.allowed_services)
+            marks = bind_item(item, settings.aliases, settings.allowed_services,
+                              settings.allowed_checks)
         except MarkerError as exc:
             # A collection error naming the test and the marker, as pytest reports its own.
             report = pytest.CollectReport(item.nodeid, "failed", str(exc), [])

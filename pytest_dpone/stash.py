@@ -31,6 +31,7 @@ class Settings:
     min_passed: int
     max_skipped: int
     allowed_services: frozenset[str]
+    allowed_checks: frozenset[str]
     aliases: dict[str, Alias]
     required_state: tuple[tuple[str, str], ...]
 

@@ -14,6 +14,7 @@ from dpone_ops.models.evidence import (
     CertificationReport,
     PerformanceMetrics,
     ReconciliationEvidence,
+    ReleaseChecks,
     RunManifest,
     ServiceMarkers,
     StateEvidence,
@@ -26,6 +27,7 @@ MODELS: dict[str, type[Artifact]] = {
     "reconciliation_evidence": ReconciliationEvidence,
     "performance_metrics": PerformanceMetrics,
     "certification_report": CertificationReport,
+    "release_checks": ReleaseChecks,
     "run_manifest": RunManifest,
 }
 # Fields that legitimately differ between equal runs: timings, workers, shard slicing.

@@ -139,12 +139,12 @@ def test_a_green_artifact_proves_its_check(tmp_path: Path) -> None:
         ["--release-type", "minor", "--check", "documentation"],
         ["--release-type", "minor", "--check", "documentation=true", "--check",
          "documentation=false"],
-        ["--release-type", "minor", "--check", "package=true", "--check-artifact",
-         "package=p.json"],
+        ["--release-type", "minor", "--check-artifact", "package=p.json", "--check-artifact",
+         "package=q.json"],
         ["--release-type", "minor", "--check-artifact", "lineage=x.json"],
     ],
     ids=["unknown release type", "unknown check", "neither true nor false", "no value",
-         "check twice", "asserted and evidenced", "unknown evidenced check"],
+         "check twice", "artifact twice", "unknown evidenced check"],
 )
 def test_unusable_input_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]

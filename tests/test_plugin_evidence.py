@@ -283,7 +283,7 @@ def test_run_manifest_totals_match_junit_xml(pytester: pytest.Pytester) -> None:
     assert not manifest.passed
     assert {e.name for e in manifest.artifacts} == {
         "service_markers", "state_evidence", "reconciliation_evidence", "performance_metrics",
-        "certification_report", "evidence_journal"}
+        "certification_report", "release_checks", "evidence_journal"}
 
 
 def test_green_session_writes_a_passed_manifest_and_a_summary_line(

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from dpone_ops.models.evidence import ServiceMarkers, StateEvidence
 from pytest_dpone.services import Endpoint
 from pytest_dpone.services.broker import ServiceBroker
 from pytest_dpone.services.sharing import Launched, SharedServer
@@ -204,81 +205,82 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
         time.sleep(0.02)
 
 
-# --- the xmin state backend ----------------------------------------------------------------
+# --- the xmin state backend, recorded by the real plugin --------------------------------------
 
-@pytest.fixture
-def record_state() -> Iterator[Callable[..., None]]:
-    """Stand-in for ``dpone_evidence.record_state`` (same signature) until the plugin lands."""
-    observations: list[dict[str, Any]] = []
+XMIN_SUITE = """
+import uuid
 
-    def record(backend: str, check: str, before: Any, after: Any, load_succeeded: bool,
-               committed_after_load: bool) -> None:
-        json.dumps([before, after])  # the real recorder accepts JSON-safe values only
-        observations.append({"backend": backend, "check": check, "before": before,
-                             "after": after, "load_succeeded": load_succeeded,
-                             "committed_after_load": committed_after_load})
-
-    yield record
-    assert observations, "the test recorded no state observation"
-    for seen in observations:
-        advanced = seen["before"] != seen["after"]
-        assert advanced == (seen["load_succeeded"] and seen["committed_after_load"]), seen
+import psycopg
+import pytest
 
 
 class LoadFailed(Exception):
     pass
 
 
-def _state_xmin(conn: psycopg.Connection[Any], table: str, pipeline: str) -> int:
-    row = conn.execute(
-        f"SELECT xmin::text::bigint FROM {table} WHERE pipeline = %s", (pipeline,)
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+def state_xmin(conn, table):
+    row = conn.execute(f"SELECT xmin::text::bigint FROM {table} WHERE pipeline = 'orders'")
+    return int(row.fetchone()[0])
 
 
-def _load(conn: psycopg.Connection[Any], state: str, target: str, rows: int, *,
-          fail: bool) -> None:
-    """Copy ``rows`` rows and advance the watermark in one transaction; ``fail`` aborts it."""
-    with conn.transaction():
-        conn.execute(
-            f"INSERT INTO {target} SELECT g, 'row ' || g FROM generate_series(1, %s) AS g",
-            (rows,),
-        )
-        conn.execute(f"UPDATE {state} SET watermark = %s WHERE pipeline = 'orders'", (rows,))
-        if fail:
-            raise LoadFailed("sink rejected the batch")
-
-
+@pytest.mark.service("postgres")
+@pytest.mark.state_backend("postgres", check="xmin_state")
 @pytest.mark.parametrize("fail", [False, True], ids=["committed", "rolled_back"])
-def test_xmin_state_advances_only_with_a_committed_load(
-    system_pg_env: dict[str, str], tmp_path: Path, record_state: Callable[..., None],
-    fail: bool,
-) -> None:
-    broker = ServiceBroker(tmp_path, environ=system_pg_env, ready_timeout=10)
+def test_load(dpone_service, dpone_evidence, fail):
     suffix = uuid.uuid4().hex[:10]
     state, target = f"dpone_state_{suffix}", f"dpone_orders_{suffix}"
-    try:
-        found = broker.endpoint("postgres")
-        with psycopg.connect(found.url, autocommit=True) as conn:
-            conn.execute(f"CREATE TABLE {state} (pipeline text PRIMARY KEY, watermark bigint)")
-            conn.execute(f"CREATE TABLE {target} (id int PRIMARY KEY, body text)")
-            conn.execute(f"INSERT INTO {state} VALUES ('orders', 0)")
-            before = _state_xmin(conn, state, "orders")
-            succeeded = True
-            try:
-                _load(conn, state, target, 50, fail=fail)
-            except LoadFailed:
-                succeeded = False
-            after = _state_xmin(conn, state, "orders")
-            loaded = conn.execute(f"SELECT count(*) FROM {target}").fetchone()
-            record_state("postgres", "xmin_state", before, after, load_succeeded=succeeded,
-                         committed_after_load=succeeded)
-            assert loaded == ((0,) if fail else (50,))
-            assert (after != before) is (not fail)
-            conn.execute(f"DROP TABLE {state}, {target}")
-    finally:
-        broker.close()
+    with psycopg.connect(dpone_service.url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {state} (pipeline text PRIMARY KEY, watermark bigint)")
+        conn.execute(f"CREATE TABLE {target} (id int PRIMARY KEY, body text)")
+        conn.execute(f"INSERT INTO {state} VALUES ('orders', 0)")
+        before = state_xmin(conn, state)
+        succeeded = True
+        try:
+            # Copy and advance the watermark in one transaction; a failure aborts both.
+            with conn.transaction():
+                conn.execute(f"INSERT INTO {target} SELECT g, 'row ' || g "
+                             "FROM generate_series(1, 50) AS g")
+                conn.execute(f"UPDATE {state} SET watermark = 50 WHERE pipeline = 'orders'")
+                if fail:
+                    raise LoadFailed("sink rejected the batch")
+        except LoadFailed:
+            succeeded = False
+        after = state_xmin(conn, state)
+        loaded = conn.execute(f"SELECT count(*) FROM {target}").fetchone()
+        dpone_evidence.record_state("postgres", "xmin_state", before, after,
+                                    load_succeeded=succeeded, committed_after_load=succeeded)
+        conn.execute(f"DROP TABLE {state}, {target}")
+    assert loaded == ((0,) if fail else (50,))
+"""
+
+
+def test_xmin_state_advances_only_with_a_committed_load(
+    system_pg_env: dict[str, str], pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in system_pg_env.items():
+        monkeypatch.setenv(name, value)
+    pytester.makepyfile(test_xmin=XMIN_SUITE)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:benchmark",
+                                "--dpone-evidence-dir=evidence",
+                                "--dpone-require-service=postgres")
+    result.assert_outcomes(passed=2)
+    evidence = pytester.path / "evidence"
+    state = StateEvidence.model_validate_json((evidence / "state_evidence.json").read_bytes())
+    assert state.passed
+    assert state.blockers == []
+    assert [(c.backend, c.check) for c in state.covered] == [("postgres", "xmin_state")]
+    seen = {o.node_id.rsplit("[", 1)[1].rstrip("]"): o for o in state.observations}
+    assert set(seen) == {"committed", "rolled_back"}
+    committed, rolled_back = seen["committed"], seen["rolled_back"]
+    assert committed.load_succeeded
+    assert committed.advanced
+    assert committed.before != committed.after
+    assert not rolled_back.load_succeeded
+    assert not rolled_back.advanced
+    assert rolled_back.before == rolled_back.after
+    markers = ServiceMarkers.model_validate_json((evidence / "service_markers.json").read_bytes())
+    assert markers.passed
+    assert markers.services["postgres"].provider == "env"
 
 
 # --- the quickstart example's pipelines, on the same real server ---------------------------

@@ -110,14 +110,24 @@ def register(commands: Any) -> None:
 
     checklist = commands.add_parser(
         "pre-release-checklist", help="the checks a release type requires",
-        description="Judge the pre-release checklist: each check asserted (--check) or "
-        "proven by an artifact (--check-artifact).",
+        description="Judge the pre-release checklist: each check proven by its tests "
+        "(--evidence release_checks=PATH), by an artifact (--check-artifact) or asserted "
+        "(--check). Evidence wins over an assertion; an assertion contradicting it blocks.",
     )
     add_binding_args(checklist, release_required=True)
     checklist.add_argument("--release-type", required=True,
                            choices=pre_release_checklist.RELEASE_TYPES)
-    checklist.add_argument("--check", action="append", default=[], metavar="name=value")
-    checklist.add_argument("--check-artifact", action="append", default=[], metavar="name=path")
+    checklist.add_argument("--check", action="append", default=[], metavar="name=value",
+                           help="assert a check (true/false); recorded as asserted, not "
+                           "evidenced")
+    checklist.add_argument("--check-artifact", action="append", default=[], metavar="name=path",
+                           help="prove a check with a green artifact of a known kind")
+    checklist.add_argument("--evidence", action="append", default=[], metavar="name=path",
+                           help="derive checks from evidence: release_checks=PATH (the "
+                           "plugin's release_checks.json)")
+    checklist.add_argument("--require-evidence", action="store_true",
+                           help="a required check only asserted is a blocker "
+                           "(<check>.not_evidenced)")
     add_output_args(checklist)
     checklist.set_defaults(handler=run_checklist)
 
@@ -270,28 +280,47 @@ def run_pack(args: argparse.Namespace) -> int:
 
 def run_checklist(args: argparse.Namespace) -> int:
     stamp = stamp_from_args(args)
-    answers: dict[str, pre_release_checklist.Answer] = {}
+    binding = _binding(stamp)
+    evidence: dict[str, LoadedArtifact] = {}
+    for value in args.evidence:
+        name, path = parse_name_path(value, flag="--evidence")
+        if name not in pre_release_checklist.EVIDENCE_NAMES:
+            raise UsageError(f"--evidence: unknown evidence {name!r}; known: "
+                             f"{', '.join(pre_release_checklist.EVIDENCE_NAMES)}")
+        if name in evidence:
+            raise UsageError(f"--evidence {name!r} given twice")
+        evidence[name] = load_artifact(name, path, required=True, binding=binding)
+    release_checks = evidence.get("release_checks")
+    # Names the evidence proves (the eight, or the project's dpone_release_checks ini).
+    known = set(pre_release_checklist.release_check_tallies(release_checks))
+    asserted: dict[str, tuple[str, bool]] = {}
     for value in args.check:
         name, sep, raw = value.partition("=")
         name = name.strip()
         if not sep or not name:
             raise UsageError(f"--check expects name=value, got {value!r}")
-        pre_release_checklist.check_name(name, flag="--check")
-        if name in answers:
+        if name not in known:
+            pre_release_checklist.check_name(name, flag="--check")
+        if name in asserted:
             raise UsageError(f"--check {name!r} given twice")
-        answers[name] = pre_release_checklist.Answer(
-            source="asserted", value=raw.strip(),
-            asserted=pre_release_checklist.parse_check_value(name, raw))
-    binding = _binding(stamp)
+        asserted[name] = (raw.strip(), pre_release_checklist.parse_check_value(name, raw))
+    artifacts: dict[str, LoadedArtifact] = {}
     for value in args.check_artifact:
         name, path = parse_name_path(value, flag="--check-artifact")
-        pre_release_checklist.check_name(name, flag="--check-artifact")
-        if name in answers:
-            raise UsageError(f"check {name!r} answered twice (--check / --check-artifact)")
+        if name not in known:
+            pre_release_checklist.check_name(name, flag="--check-artifact")
+        if name in artifacts:
+            raise UsageError(f"--check-artifact {name!r} given twice")
+        artifacts[name] = load_artifact(name, path, required=True, binding=binding)
+    answers: dict[str, pre_release_checklist.Answer] = {}
+    for name in sorted(set(asserted) | set(artifacts)):
+        raw, flag = asserted.get(name, (None, None))
         answers[name] = pre_release_checklist.Answer(
-            source="evidence",
-            artifact=load_artifact(name, path, required=True, binding=binding))
-    report = pre_release_checklist.evaluate(args.release_type, answers, stamp=stamp)
+            source="evidence" if name in artifacts else "asserted",
+            value=raw, asserted=flag, artifact=artifacts.get(name))
+    report = pre_release_checklist.evaluate(
+        args.release_type, answers, stamp=stamp, release_checks=release_checks,
+        require_evidence=args.require_evidence)
     emit_report(report=report, markdown=pre_release_checklist.render_markdown(report),
                 output_dir=args.output_dir, name=pre_release_checklist.NAME, fmt=args.format)
     return 0 if report.passed else 1

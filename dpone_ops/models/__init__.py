@@ -7,6 +7,7 @@ when its class is created), so each module below must be imported here.
 from __future__ import annotations
 
 from dpone_ops.models import baseline as baseline
+from dpone_ops.models import certify as certify
 from dpone_ops.models import chain as chain
 from dpone_ops.models import evidence as evidence
 from dpone_ops.models import gates as gates
@@ -32,6 +33,7 @@ SLOT_KINDS: dict[str, str] = {
     "vendor_live": "service_markers",
     "baseline": "benchmark_baseline",
     "package": "package_check",
+    "release_checks": "release_checks",
 }
 
 __all__ = ["KINDS", "SLOT_KINDS", "Artifact", "ArtifactStatus", "Producer", "Stamp", "StrictModel"]

@@ -348,6 +348,81 @@ class CertificationReport(Artifact):
         return self
 
 
+class ReleaseCheckTally(StrictModel):
+    """The tests that prove one pre-release check, and how they ended."""
+
+    tests: NonNegInt
+    passed: NonNegInt
+    failed: NonNegInt
+    errors: NonNegInt
+    skipped: NonNegInt
+    xfailed: NonNegInt = 0
+    xpassed: NonNegInt = 0
+    status: Literal["PASS", "FAIL", "UNVERIFIED"]
+    node_ids: list[str]
+
+    @model_validator(mode="after")
+    def _tally_rules(self) -> ReleaseCheckTally:
+        outcomes = (self.passed, self.failed, self.errors, self.skipped, self.xfailed,
+                    self.xpassed)
+        if self.tests != sum(outcomes):
+            raise ValueError("tests must equal passed + failed + errors + skipped + xfailed "
+                             "+ xpassed")
+        if len(self.node_ids) != self.tests:
+            raise ValueError("node_ids must name each test of the check once")
+        not_run = self.skipped + self.xfailed + self.xpassed
+        expected = ("FAIL" if self.failed or self.errors
+                    else "PASS" if self.passed and not not_run else "UNVERIFIED")
+        if self.status != expected:
+            raise ValueError("a check is PASS iff >= 1 test passed and none failed, errored or "
+                             "was skipped (xfail/xpass count as skipped); FAIL iff one failed "
+                             "or errored; else UNVERIFIED")
+        return self
+
+
+class ReleaseCheckCase(StrictModel):
+    """One ``release_check``-marked test and the checks it proves."""
+
+    node_id: str
+    checks: list[str]
+    status: CaseStatus
+    duration_ms: NonNegFloat | None = None
+    worker: str | None = None
+    shard: str | None = None
+    skip_reason: str | None = None
+    retried: bool = False
+
+
+class ReleaseChecks(Artifact):
+    """``release_checks.json``: per pre-release check, the tests that prove it."""
+
+    kind: Literal["release_checks"] = "release_checks"
+    checks: dict[str, ReleaseCheckTally]
+    cases: list[ReleaseCheckCase]
+    totals: Totals
+    complete: bool
+
+    @model_validator(mode="after")
+    def _release_check_rules(self) -> ReleaseChecks:
+        _check_totals(self.totals, [c.status for c in self.cases])
+        named: dict[str, list[str]] = {}
+        for case in self.cases:
+            for check in case.checks:
+                named.setdefault(check, []).append(case.node_id)
+        for name, tally in self.checks.items():
+            if sorted(tally.node_ids) != sorted(named.get(name, [])):
+                raise ValueError(f"checks.{name}.node_ids must be the cases naming {name}")
+        if set(named) != set(self.checks):
+            raise ValueError("every check a case names needs an entry in checks, and only those")
+        if self.passed and not self.checks:
+            raise ValueError("release checks with no tested check cannot pass")
+        if self.passed and any(t.status != "PASS" for t in self.checks.values()):
+            raise ValueError("cannot pass while a check is not PASS")
+        if self.passed and not self.complete:
+            raise ValueError("an incomplete run cannot pass")
+        return self
+
+
 class RunTotals(StrictModel):
     """Counts over every test of the session, as pytest's JUnit XML counts them."""
 

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from dpone_ops.models.base import Artifact, BlockerCode, NonNegInt, PosInt, StrictModel
 from dpone_ops.models.baseline import MachineInfo
+from dpone_ops.models.evidence import ReleaseCheckTally
 from dpone_ops.models.status import ArtifactStatus
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -236,7 +237,11 @@ class ConnectorCertificationPack(Artifact):
 
 
 class ChecklistItem(StrictModel):
-    """One check; ``source`` says whether a person asserted it or evidence proved it."""
+    """One check; ``source`` says whether a person asserted it or evidence proved it.
+
+    ``value`` is what ``--check`` asserted (kept beside evidence, which wins); ``tests`` is
+    the check's tally in ``release_checks.json`` when that file answered it.
+    """
 
     name: str
     required: bool
@@ -245,6 +250,7 @@ class ChecklistItem(StrictModel):
     source: Literal["asserted", "evidence"] | None
     value: str | None = None
     artifact: ArtifactStatus | None = None
+    tests: ReleaseCheckTally | None = None
 
     @model_validator(mode="after")
     def _item_rules(self) -> ChecklistItem:
@@ -254,6 +260,10 @@ class ChecklistItem(StrictModel):
             raise ValueError("an evidenced check carries its artifact status, others none")
         if self.source is None and self.passed:
             raise ValueError("a check nobody answered cannot pass")
+        if self.tests is not None and self.source != "evidence":
+            raise ValueError("a check with a test tally is evidenced")
+        if self.passed and self.tests is not None and self.tests.status != "PASS":
+            raise ValueError("a check whose tests are not PASS cannot pass")
         return self
 
 
@@ -264,6 +274,8 @@ class PreReleaseChecklist(Artifact):
     release_type: Literal["patch-docs", "patch", "minor", "major"]
     required_checks: list[str]
     checks: list[ChecklistItem]
+    # --require-evidence: a required check only asserted is `<check>.not_evidenced`.
+    require_evidence: bool = False
 
     @model_validator(mode="after")
     def _checklist_rules(self) -> PreReleaseChecklist:
@@ -276,4 +288,8 @@ class PreReleaseChecklist(Artifact):
             raise ValueError("cannot pass while a check is red")
         if self.passed and not self.required_checks:
             raise ValueError("a checklist that requires nothing cannot pass")
+        if self.passed and self.require_evidence and any(
+            c.required and c.source != "evidence" for c in self.checks
+        ):
+            raise ValueError("with require_evidence, every required check must be evidenced")
         return self

@@ -1,8 +1,8 @@
 """The quickstart's pipelines, each test one piece of release evidence.
 
 Every test runs against a real PostgreSQL (``service("postgres")``); the markers say what
-each one proves: a source→sink matrix cell, the xmin state backend, physical-delete
-reconciliation, or throughput.
+each one proves: a source→sink matrix cell (and with it the ``source_sink_matrix``
+release check), the xmin state backend, physical-delete reconciliation, or throughput.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def _sqlite_count(lite: sqlite3.Connection, table: str) -> int:
 
 
 @pytest.mark.certification(source="postgres", sink="sqlite", strategy="full_refresh")
+@pytest.mark.release_check("source_sink_matrix")
 def test_full_refresh_copies_every_postgres_row_into_sqlite(
     pg: Any, lite: sqlite3.Connection, state: PostgresState,
 ) -> None:
@@ -46,6 +47,7 @@ def test_full_refresh_copies_every_postgres_row_into_sqlite(
 
 
 @pytest.mark.certification(source="postgres", sink="sqlite", strategy="incremental_merge")
+@pytest.mark.release_check("source_sink_matrix")
 @pytest.mark.reconciliation(kind="physical_delete")
 def test_incremental_merge_propagates_physical_deletes_to_sqlite(
     pg: Any, lite: sqlite3.Connection, state: PostgresState, dpone_evidence: Any,
@@ -75,6 +77,7 @@ def test_incremental_merge_propagates_physical_deletes_to_sqlite(
 
 
 @pytest.mark.certification(source="sqlite", sink="postgres", strategy="incremental_merge")
+@pytest.mark.release_check("source_sink_matrix")
 def test_incremental_merge_from_sqlite_only_moves_new_versions(
     pg: Any, lite: sqlite3.Connection, state: PostgresState,
     seed_sqlite: Callable[[str, int], None],
@@ -94,6 +97,7 @@ def test_incremental_merge_from_sqlite_only_moves_new_versions(
 
 
 @pytest.mark.certification(source="sqlite", sink="postgres", strategy="full_refresh")
+@pytest.mark.release_check("source_sink_matrix")
 def test_full_refresh_into_postgres_replaces_the_sink(
     pg: Any, lite: sqlite3.Connection, state: PostgresState,
     seed_sqlite: Callable[[str, int], None],
