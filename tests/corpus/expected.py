@@ -88,7 +88,8 @@ def render_markdown(rows: dict[str, Row], kinds_of: dict[str, list[str]]) -> str
         + ", ".join(f"`{r}`" for r in refusing) + ". `evidence-chain --artifact` chains "
         "bytes, not content: it refuses only the file-level cases (missing, directory, "
         "FIFO, symlinks); the pack judges the content of what was chained. The "
-        "`benchmark-slo-gate` report names the blocker but not the reader's message.",
+        "`benchmark-slo-gate` and `pre-release-checklist --evidence` reports name the "
+        "blocker but not the reader's message.",
         "",
         "The corpus lives in `tests/corpus/bad/` (`any/` is wrong for every kind; "
         "`<kind>/<mutation>.json` spoils one valid artifact in one way). Variants of the "

@@ -12,10 +12,13 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dpone_ops.models.base import Stamp
+from dpone_ops.checklist_names import CHECK_NAMES
+from dpone_ops.evidence_build import RunRecord, build_release_checks
+from dpone_ops.models.base import Artifact, Stamp
 from dpone_ops.writing import canonical_bytes
 from tests import factories
 from tests import gates_factories as gf
@@ -82,6 +85,18 @@ def pinned() -> Iterator[None]:
         yield
 
 
+def _release_checks() -> Artifact:
+    """Every one of the eight checks proven by one passing test, as the plugin builds it."""
+    cases: list[dict[str, Any]] = [
+        {"node_id": f"tests/test_checks.py::test_{name}", "status": "passed",
+         "marks": {"release_check": [{"name": name}]}}
+        for name in sorted(CHECK_NAMES)
+    ]
+    record = RunRecord(started_at=STAMP.generated_at, complete=True, interrupted=False,
+                       exit_status=0)
+    return build_release_checks(cases, record, STAMP)
+
+
 def seeds() -> dict[str, bytes]:
     """One valid artifact of each plugin evidence kind and of the benchmark baseline."""
     with pinned():
@@ -94,6 +109,7 @@ def seeds() -> dict[str, bytes]:
             "run_manifest": gf.run_manifest(stamp=STAMP),
             "benchmark_baseline": gf.baseline(machine=dict(PINNED_MACHINE)).model_copy(
                 update={"release": STAMP.release}),
+            "release_checks": _release_checks(),
         }
     return {kind: canonical_bytes(model.to_json_dict()) for kind, model in models.items()}
 

@@ -35,7 +35,7 @@ SEED_SLOTS = {"service_markers": "service_markers", "state": "state_evidence",
               "reconciliation": "reconciliation_evidence",
               "certification_report": "certification_report",
               "performance_metrics": "performance_metrics", "run_manifest": "run_manifest",
-              "baseline": "benchmark_baseline"}
+              "baseline": "benchmark_baseline", "release_checks": "release_checks"}
 CHECKS = ("cli_commands", "run_cli", "run_python_api", "hierarchical_lineage",
           "source_sink_matrix", "contracts_guardrails", "documentation", "package")
 
@@ -92,6 +92,7 @@ class World:
             "performance_metrics": self.evidence / "performance_metrics.json",
             "run_manifest": self.evidence / "run_manifest.json",
             "baseline": self.root / "baseline" / "benchmark_baseline.json",
+            "release_checks": self.evidence / "release_checks.json",
             "certification_pack": self.reports / "connector_certification_pack.json",
             "performance_certification": self.reports / "performance_certification.json",
             "live_state_reconciliation": self.reports / "live_state_reconciliation.json",
@@ -160,7 +161,8 @@ class Role:
     report: str | None  # the report file in the output dir (None: the command writes none)
     mode: str  # "blocker": exit 1 naming <slot>.<outcome>; "exit2": refuses the input
     files_only: bool = False  # reads bytes, not content: only file-level cases apply
-    # Whether the report carries the reader's message (the SLO gate's names only blockers).
+    # Whether the report carries the reader's message (the SLO gate's and the checklist's
+    # --evidence name only the blocker).
     shows_detail: bool = True
 
 
@@ -211,6 +213,11 @@ def _cert(slot: str) -> ArgvFor:
 def _checklist(w: World, p: Path, o: Path) -> list[str]:
     return ["pre-release-checklist", *BIND, "--release-type", "patch-docs",
             "--check-artifact", f"documentation={p}", "--output-dir", str(o)]
+
+
+def _checklist_evidence(w: World, p: Path, o: Path) -> list[str]:
+    return ["pre-release-checklist", *BIND, "--release-type", "minor", "--require-evidence",
+            "--evidence", f"release_checks={p}", "--output-dir", str(o)]
 
 
 def _slo(w: World, p: Path, o: Path) -> list[str]:
@@ -271,6 +278,9 @@ ROLES: tuple[Role, ...] = (
          _cert("run_manifest"), "connector_certification_pack.json", "blocker"),
     Role("pre-release-checklist --check-artifact", "service_markers", "documentation",
          _checklist, "pre_release_checklist.json", "blocker"),
+    Role("pre-release-checklist --evidence release_checks", "release_checks",
+         "release_checks", _checklist_evidence, "pre_release_checklist.json", "blocker",
+         shows_detail=False),
     Role("performance-certification --metrics-file", "performance_metrics",
          "performance_metrics", _perf, "performance_certification.json", "blocker"),
     Role("performance-certification --baseline", "benchmark_baseline", "baseline",
