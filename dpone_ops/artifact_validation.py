@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dpone_ops.errors import UsageError
+from dpone_ops.hashing import open_flags
 from dpone_ops.models import KINDS, SLOT_KINDS
 from dpone_ops.models.base import Artifact
 from dpone_ops.models.status import ArtifactStatus
@@ -112,21 +113,26 @@ class FileRead:
 def read_file(path: Path, *, max_bytes: int | None = None) -> FileRead:
     """Open ``path`` without blocking (FIFOs), accept only a regular file within the limit."""
     limit = max_artifact_bytes() if max_bytes is None else max_bytes
+    flags, refused = open_flags(path)
+    if refused is not None:
+        return FileRead(path, exists=True, regular=False, problem=refused)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return FileRead(path, exists=False, regular=False, problem="file not found")
     except IsADirectoryError:
         return FileRead(path, exists=True, regular=False, problem="a directory, not a file")
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return FileRead(path, exists=True, regular=False, problem="symlink loop")
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink swapped in after the check
+            return FileRead(path, exists=True, regular=False,
+                            problem="a symlink, not a regular file")
         return FileRead(path, exists=True, regular=False, problem=f"unreadable: {exc.strerror}")
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            return FileRead(path, exists=True, regular=False, problem=f"{what}, not a file")
+            what = ("a directory, not a file" if stat.S_ISDIR(info.st_mode)
+                    else "not a regular file (a FIFO, socket or device)")
+            return FileRead(path, exists=True, regular=False, problem=what)
         if info.st_size > limit:
             return FileRead(
                 path, exists=True, regular=True, size_bytes=info.st_size,

@@ -28,7 +28,7 @@ OPS_COMMAND_MODULES: tuple[str, ...] = (
     "dpone_ops.commands.certify",
 )
 # Each module has ``register(subparsers)`` adding its commands under ``dpone docs``.
-DOCS_COMMAND_MODULES: tuple[str, ...] = ()
+DOCS_COMMAND_MODULES: tuple[str, ...] = ("dpone_ops.commands.docs",)
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -15,13 +15,13 @@ that the ``docker-compose`` (v1) distribution from PyPI ships, or ``DPONE_COMPOS
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dpone_ops.artifact_validation import StrictJSONError, loads_strict, read_file
 from dpone_ops.errors import InputError
 
 
@@ -291,20 +291,30 @@ def load_document(path: Path) -> Any:
         raise InputError(
             "compose-check needs PyYAML: pip install 'pytest-dpone[services]'"
         ) from None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
+    text = _read_text(path)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise InputError(f"{path} is not usable YAML: nested too deeply") from None
+
+
+def _read_text(path: Path) -> str:
+    """A regular file within the artifact size limit, as UTF-8 (a FIFO would block)."""
+    read = read_file(path)
+    if read.payload is None:
+        raise InputError(f"cannot read {path}: {read.problem}")
+    try:
+        return read.payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read {path}: not UTF-8 (byte {exc.start})") from None
 
 
 def load_schema(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = loads_strict(_read_text(path))
+    except StrictJSONError as exc:
         raise InputError(f"cannot use Compose schema {path}: {exc}") from None
     if not isinstance(data, dict):
         raise InputError(f"Compose schema {path} is not a JSON object")

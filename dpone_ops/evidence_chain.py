@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +52,7 @@ from dpone_ops.models.chain import (
     InclusionProof,
     PreviousIndex,
     SignatureCheck,
+    is_safe_relative,
 )
 from dpone_ops.signing import ChainKey
 from dpone_ops.writing import compact_canonical_bytes
@@ -90,19 +90,6 @@ def signing_payload(index_data: Mapping[str, Any]) -> bytes:
     """The bytes a signature covers: the canonical index without ``signature``."""
     unsigned = {k: v for k, v in index_data.items() if k != "signature"}
     return INDEX_SIGNATURE_TAG + compact_canonical_bytes(unsigned)
-
-
-def is_safe_relative(path: str) -> bool:
-    """A relative POSIX path in normal form (``..`` allowed only as leading segments)."""
-    if not path or path.startswith("/") or "\\" in path or "\x00" in path or ":" in path[:2]:
-        return False
-    if posixpath.normpath(path) != path or path == ".":
-        return False
-    parts = path.split("/")
-    leading = 0
-    while leading < len(parts) and parts[leading] == "..":
-        leading += 1
-    return leading < len(parts) and ".." not in parts[leading:]
 
 
 @dataclass(frozen=True)
@@ -408,22 +395,36 @@ def read_index(path: Path) -> tuple[EvidenceChainIndex, dict[str, Any], str]:
     read = read_file(path)
     if not read.exists or not read.regular or read.payload is None or read.sha256 is None:
         raise InputError(f"evidence chain index {path}: {read.problem}")
+    index, data = _parse_index(read.payload, f"evidence chain index {path}", lenient=True)
+    return index, data, read.sha256
+
+
+def _parse_index(payload: bytes, where: str, *, lenient: bool
+                 ) -> tuple[EvidenceChainIndex, dict[str, Any]]:
+    """Strict JSON first (pydantic's parser keeps the last of duplicate keys), then the model.
+
+    ``lenient`` skips the index's consistency rules so a verifier can report each broken
+    one as a blocker; a linker (``--previous``) needs a consistent index.
+    """
     try:
-        data = loads_strict(read.payload.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"evidence chain index {path}: not UTF-8") from None
+        data = loads_strict(payload.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not UTF-8 (byte {exc.start})") from None
     except StrictJSONError as exc:
-        raise InputError(f"evidence chain index {path}: invalid JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("kind") != EvidenceChainIndex.KIND:
-        raise InputError(f"evidence chain index {path}: not an evidence_chain_index artifact")
+        raise InputError(f"{where}: invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: top level is {type(data).__name__}, not an object")
+    if data.get("kind") != EvidenceChainIndex.KIND:
+        raise InputError(f"{where}: not an evidence_chain_index artifact "
+                         f"(kind {data.get('kind')!r})")
     try:
-        index = EvidenceChainIndex.model_validate_json(read.payload,
-                                                       context={CHAIN_LENIENT: True})
+        index = EvidenceChainIndex.model_validate_json(
+            payload, context={CHAIN_LENIENT: True} if lenient else None)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         loc = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-        raise InputError(f"evidence chain index {path}: {loc}: {err['msg']}") from None
-    return index, data, read.sha256
+        raise InputError(f"{where}: {loc}: {err['msg']}") from None
+    return index, data
 
 
 def observe(
@@ -479,12 +480,7 @@ def previous_reference(previous_path: Path, *, index_dir: Path) -> PreviousIndex
     read = read_file(previous_path)
     if read.payload is None or read.sha256 is None:
         raise InputError(f"--previous {previous_path}: {read.problem}")
-    try:
-        previous = EvidenceChainIndex.model_validate_json(read.payload)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        raise InputError(f"--previous {previous_path}: not a valid evidence chain index: "
-                         f"{err['msg']}") from None
+    previous, _ = _parse_index(read.payload, f"--previous {previous_path}", lenient=False)
     if previous.latest_chain_hash is None:
         raise InputError(f"--previous {previous_path}: the previous chain is empty")
     return PreviousIndex(

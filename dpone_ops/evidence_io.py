@@ -12,6 +12,7 @@ A hard-killed session leaves no footer and possibly a torn last line; both are e
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -21,6 +22,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
+from dpone_ops.artifact_validation import StrictJSONError, loads_strict
 from dpone_ops.errors import InputError
 from dpone_ops.evidence_build import (
     ARTIFACT_FILES,
@@ -31,8 +33,8 @@ from dpone_ops.evidence_build import (
     build_artifacts,
     build_run_manifest,
 )
-from dpone_ops.models.base import Artifact, Stamp, StrictModel
-from dpone_ops.models.evidence import Attempt, CaseStatus, ManifestEntry
+from dpone_ops.models.base import Artifact, NonNegInt, Stamp, StrictModel
+from dpone_ops.models.evidence import Attempt, CaseStatus, ManifestEntry, NonNegFloat
 from dpone_ops.writing import atomic_write_bytes, canonical_bytes, write_json
 
 JOURNAL_FORMAT = "dpone.evidence_journal.v1"
@@ -44,12 +46,12 @@ class CaseLine(StrictModel):
 
     node_id: str
     status: CaseStatus
-    duration_ms: float | None = None
+    duration_ms: NonNegFloat | None = None
     worker: str | None = None
     skip_reason: str | None = None
     longrepr: str | None = None
     attempts: list[Attempt] = Field(default_factory=list)
-    rerun: int = 0
+    rerun: NonNegInt = 0
     marks: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     facts: dict[str, Any] = Field(default_factory=dict)
 
@@ -66,6 +68,12 @@ class Journal:
 
 def header_line(run: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "header", "format": JOURNAL_FORMAT, "run": dict(run)}
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(f"{where} is {type(value).__name__}, not an object")
+    return value
 
 
 def read_journal(path: Path) -> Journal:
@@ -87,24 +95,27 @@ def read_journal(path: Path) -> Journal:
     footer: dict[str, Any] | None = None
     cases: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
+        # The same strict JSON as artifacts: no BOM, NaN, duplicate keys or deep nesting.
         try:
-            entry = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            entry = loads_strict(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: line {number} is not UTF-8 (byte {exc.start})") from None
+        except StrictJSONError as exc:
             raise InputError(f"{path}: line {number} is not JSON: {exc}") from None
         kind = entry.get("type") if isinstance(entry, dict) else None
         try:
             if kind == "header":
                 if entry.get("format") != JOURNAL_FORMAT or header is not None:
                     raise InputError(f"{path}: line {number}: unexpected journal header")
-                header = entry["run"]
+                header = _object(entry["run"], f"{path}: line {number}: run")
             elif kind == "collection":
                 collection = Collection.model_validate(
-                    entry["collection"], strict=False
+                    entry["collection"], strict=True
                 ).model_dump()
             elif kind == "case":
-                cases.append(CaseLine.model_validate(entry["case"], strict=False).model_dump())
+                cases.append(CaseLine.model_validate(entry["case"], strict=True).model_dump())
             elif kind == "footer":
-                footer = entry["footer"]
+                footer = _object(entry["footer"], f"{path}: line {number}: footer")
             else:
                 raise InputError(f"{path}: line {number}: unknown entry type {kind!r}")
         except (ValidationError, KeyError, TypeError) as exc:
@@ -117,7 +128,7 @@ def read_journal(path: Path) -> Journal:
     else:
         facts.update({"exit_status": None, "interrupted": True, "complete": False})
     try:
-        run = RunRecord.model_validate(facts, strict=False)
+        run = RunRecord.model_validate(facts, strict=True)
     except ValidationError as exc:
         raise InputError(f"{path}: invalid run facts in the journal: {exc}") from None
     return Journal(run=run, cases=cases, ended=footer is not None, torn_tail=torn)
@@ -137,23 +148,36 @@ def file_entry(name: str, path: Path) -> ManifestEntry:
 def write_evidence(
     out_dir: Path, cases: Iterable[Record], run: RunRecord, stamp: Stamp
 ) -> dict[str, Artifact]:
-    """Build and write the six artifacts; the manifest last, listing the others."""
+    """Build and write the six artifacts; the manifest last, listing the others.
+
+    All or nothing: when one write fails (disk full, read-only), the artifacts this call
+    already replaced are removed again, so the dir never holds half of a session's set
+    beside another session's files. Each file itself is atomic (never torn).
+    """
     ordered = sorted(cases, key=lambda c: c["node_id"])
     artifacts = build_artifacts(ordered, run, stamp)
     entries = []
-    for kind, model in artifacts.items():
-        path = out_dir / ARTIFACT_FILES[kind]
-        payload = canonical_bytes(model)
-        atomic_write_bytes(path, payload)
-        entries.append(ManifestEntry(
-            name=kind, file=path.name, sha256=hashlib.sha256(payload).hexdigest(),
-            size_bytes=len(payload),
-        ))
-    journal = out_dir / JOURNAL_FILE
-    if journal.is_file():
-        entries.append(file_entry("evidence_journal", journal))
-    manifest = build_run_manifest(ordered, run, stamp, entries)
-    write_json(out_dir / ARTIFACT_FILES["run_manifest"], manifest)
+    written: list[Path] = []
+    try:
+        for kind, model in artifacts.items():
+            path = out_dir / ARTIFACT_FILES[kind]
+            payload = canonical_bytes(model)
+            atomic_write_bytes(path, payload)
+            written.append(path)
+            entries.append(ManifestEntry(
+                name=kind, file=path.name, sha256=hashlib.sha256(payload).hexdigest(),
+                size_bytes=len(payload),
+            ))
+        journal = out_dir / JOURNAL_FILE
+        if journal.is_file():
+            entries.append(file_entry("evidence_journal", journal))
+        manifest = build_run_manifest(ordered, run, stamp, entries)
+        write_json(out_dir / ARTIFACT_FILES["run_manifest"], manifest)
+    except (InputError, OSError):
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
     return {**artifacts, "run_manifest": manifest}
 
 

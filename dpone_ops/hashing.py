@@ -35,10 +35,42 @@ class FileDigest:
         return self.sha256 is not None
 
 
+def open_flags(path: Path) -> tuple[int, str | None]:
+    """Flags to open an artifact with, or why it must not be opened at all.
+
+    A symlink is followed only when its target stays inside the link's own directory
+    (``latest.json -> runs/42.json``); one that leaves it (``-> /etc/passwd``,
+    ``-> ../other-run/x.json``) is refused. A path that is not a symlink is opened with
+    ``O_NOFOLLOW``, so swapping in a symlink after the check fails instead of following it.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    try:
+        is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        is_link = False  # open() below reports the real problem
+    if not is_link:
+        return flags | getattr(os, "O_NOFOLLOW", 0), None
+    try:
+        target = Path(os.path.realpath(path, strict=True))
+        target.relative_to(Path(os.path.realpath(path.parent)))
+    except ValueError:
+        return flags, f"a symlink leaving its directory (to {target})"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return flags, "symlink loop"
+        return flags, None  # dangling: open() reports it as not found
+    except RuntimeError:  # a loop, on Pythons that raise it from realpath
+        return flags, "symlink loop"
+    return flags, None
+
+
 def hash_file(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> FileDigest:
     """Hash a regular file without loading it; FIFOs and devices are refused, not read."""
+    flags, refused = open_flags(path)
+    if refused is not None:
+        return FileDigest(path, exists=True, problem=refused)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return FileDigest(path, exists=False, problem="file not found")
     except IsADirectoryError:
@@ -46,6 +78,8 @@ def hash_file(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> FileDigest:
     except OSError as exc:
         if exc.errno == errno.ENOTDIR:
             return FileDigest(path, exists=False, problem="file not found")
+        if exc.errno == errno.ELOOP:
+            return FileDigest(path, exists=True, problem="a symlink, not a regular file")
         return FileDigest(path, exists=True, problem=f"unreadable: {exc.strerror}")
     try:
         info = os.fstat(fd)

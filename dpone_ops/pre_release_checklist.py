@@ -201,6 +201,12 @@ def evaluate(
     )
 
 
+def _source_cell(item: ChecklistItem) -> str:
+    if item.source == "asserted":
+        return "asserted (not evidenced)"
+    return item.source or "unanswered"
+
+
 def _tests_cell(item: ChecklistItem) -> str:
     tally = item.tests
     if tally is None:
@@ -226,7 +232,7 @@ def render_markdown(report: PreReleaseChecklist) -> str:
     ]
     table = ["## Checks", "", *md_table(
         ["check", "required", "source", "passed", "blocker", "tests", "asserted", "evidence"],
-        [[c.name, md_bool(c.required), c.source or "unanswered", md_bool(c.passed),
+        [[c.name, md_bool(c.required), _source_cell(c), md_bool(c.passed),
           c.blocker or "", _tests_cell(c), c.value or "",
           f"{c.artifact.path} (sha256 {c.artifact.sha256 or '-'})" if c.artifact else ""]
          for c in report.checks],

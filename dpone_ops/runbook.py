@@ -60,6 +60,10 @@ BY_SUBJECT: dict[str, str] = {
         "Compare against a baseline recorded on the same machine class, profile and row "
         "count; record a new one with a reviewed reason (benchmark-baseline update)."
     ),
+    "docs": (
+        "Docs are red: run mkdocs build --strict and dpone docs check-docs, fix each finding "
+        "at the file and line it names, then re-run the checklist."
+    ),
     "env": (
         "Export the missing credential variable in the job environment; only its name is "
         "ever reported."

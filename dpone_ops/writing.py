@@ -58,6 +58,33 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
     A reader sees the old file or the new one, never a torn one; a crash leaves the
     previous file or none.
     """
+    atomic_write_files([(path, payload)])
+
+
+def atomic_write_files(files: Sequence[tuple[Path, bytes]]) -> None:
+    """Stage every file (temp file, fsync) before replacing any, so a write that fails
+    (disk full, read-only) leaves all the previous files in place, not half a report."""
+    staged: list[tuple[str, Path]] = []
+    current = files[0][0] if files else None
+    try:
+        for path, payload in files:
+            current = path
+            staged.append((_stage(path, payload), path))
+        for tmp_name, path in staged:
+            current = path
+            os.replace(tmp_name, path)
+    except (OSError, InputError) as exc:
+        for tmp_name, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"cannot write {current}: {exc.strerror or exc}") from None
+    for directory in {path.parent for path, _ in files}:
+        _fsync_directory(directory)
+
+
+def _stage(path: Path, payload: bytes) -> str:
     directory = path.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -69,12 +96,11 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except OSError as exc:
+    except OSError:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    _fsync_directory(directory)
+        raise
+    return tmp_name
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -171,8 +197,8 @@ def emit_report(
     json_text = canonical_json(report)
     json_path = output_dir / f"{name}.json"
     md_path = output_dir / f"{name}.md"
-    atomic_write_text(json_path, json_text)
-    atomic_write_text(md_path, markdown)
+    atomic_write_files([(json_path, json_text.encode("utf-8")),
+                        (md_path, markdown.encode("utf-8"))])
     sys.stdout.write(json_text if fmt == "json" else markdown)
     sys.stdout.flush()
     return json_path, md_path

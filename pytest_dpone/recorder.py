@@ -28,7 +28,7 @@ from dpone_ops.errors import DponeError
 from dpone_ops.evidence_build import JOURNAL_FILE, RunRecord
 from dpone_ops.evidence_io import write_evidence
 from dpone_ops.models.base import Artifact, Stamp
-from pytest_dpone.journal import JournalWriter
+from pytest_dpone.journal import EvidenceDirBusy, JournalWriter, SessionLock
 from pytest_dpone.stash import Settings
 
 # CI metadata worth keeping: identifiers and names, never tokens.
@@ -42,28 +42,63 @@ CI_ENV_VARS = (
     "BUILD_SOURCEVERSION", "JENKINS_URL", "BUILD_NUMBER",
 )
 _SECRET_NAME = re.compile(r"(pass(word|wd)?|token|secret|key|credential|auth)", re.IGNORECASE)
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
+# userinfo of a URL: everything up to the last "@" before the path (a password may hold "@").
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^/\s]*@")
+# A secret-named query parameter (?access_token=..., &sig=...) anywhere in a value.
+_SECRET_QUERY = re.compile(
+    r"(?P<name>[?&;][^=&\s#]*(?:pass|token|secret|key|credential|auth|sig)[^=&\s#]*=)[^&\s#]*",
+    re.IGNORECASE,
+)
+# An HTTP authorization value: "Authorization: Bearer abc", "Basic dXNlcjpwYXNz".
+_AUTH_SCHEME = re.compile(r"(?P<scheme>\b(?:bearer|basic|token|digest)\s+)\S+", re.IGNORECASE)
+
+
+_NAME_LIKE = re.compile(r"-{0,2}[A-Za-z0-9_.\-]+")
+
+
+def redact_text(text: str) -> str:
+    """Hide credentials inside one value: URL passwords, secret query params, auth headers."""
+    text = _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", text)
+    text = _SECRET_QUERY.sub(r"\g<name>***", text)
+    return _AUTH_SCHEME.sub(r"\g<scheme>***", text)
+
+
+def _redact_assignment(arg: str) -> str | None:
+    """``a=b=c``: everything after the first ``=`` that follows a secret-looking name."""
+    parts = arg.split("=")
+    for position, part in enumerate(parts[:-1]):
+        if not _NAME_LIKE.fullmatch(part):
+            break  # inside a value (a URL, a query): redact_text has handled it
+        if _SECRET_NAME.search(part):
+            return "=".join(parts[: position + 1]) + "=***"
+    return None
 
 
 def redact_argv(argv: list[str]) -> list[str]:
-    """Hide values of secret-looking options and passwords inside URLs."""
+    """Hide values of secret-looking options and names, and credentials inside values."""
     redacted: list[str] = []
     hide_next = False
-    for arg in argv:
+    for raw in argv:
         if hide_next:
             redacted.append("***")
             hide_next = False
             continue
-        arg = _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", arg)
-        name, sep, _value = arg.partition("=")
-        if sep and _SECRET_NAME.search(name):
-            redacted.append(f"{name}=***")
-        elif arg.startswith("-") and not sep and _SECRET_NAME.search(arg):
+        arg = redact_text(raw)
+        assigned = _redact_assignment(arg)
+        if assigned is not None:
+            redacted.append(assigned)
+        elif arg.startswith("-") and "=" not in arg and _SECRET_NAME.search(arg):
             redacted.append(arg)
             hide_next = True
         else:
             redacted.append(arg)
     return redacted
+
+
+def redact_environment(names: tuple[str, ...]) -> dict[str, str]:
+    """The listed CI variables that are set, with any credential inside a value hidden."""
+    return {name: ("***" if _SECRET_NAME.search(name) else redact_text(os.environ[name]))
+            for name in names if os.environ.get(name)}
 
 
 def _timestamp() -> str:
@@ -147,7 +182,9 @@ class Recorder:
         self.started = time.monotonic()
         self.started_at = _timestamp()
         self.written: dict[str, Artifact] = {}
+        self.problems: list[str] = []  # evidence that could not be written, and why
         self.journal: JournalWriter | None = None
+        self.lock: SessionLock | None = None
         self._previous_sigterm: Any = None
         self.run = self._run_facts()
 
@@ -181,13 +218,23 @@ class Recorder:
             "xdist_workers": workers if has_xdist and isinstance(workers, int) else 0,
             "started_at": self.started_at,
             "dirty": provenance.git_dirty(str(config.rootpath)),
-            "ci": {k: os.environ[k] for k in CI_ENV_VARS if os.environ.get(k)},
+            "ci": redact_environment(CI_ENV_VARS),
         }
 
     # -- hooks ---------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.journal = JournalWriter(self.evidence_dir / JOURNAL_FILE, self.run)
+        try:
+            self.lock = SessionLock.acquire(self.evidence_dir)
+            self.journal = JournalWriter(self.evidence_dir / JOURNAL_FILE, self.run)
+        except EvidenceDirBusy as exc:
+            raise pytest.UsageError(f"--dpone-evidence-dir {self.evidence_dir}: {exc}") from None
+        except OSError as exc:
+            # Before any test runs: a run whose evidence cannot be written is refused.
+            raise pytest.UsageError(
+                f"--dpone-evidence-dir {self.evidence_dir}: cannot write evidence there: "
+                f"{exc.strerror or exc}"
+            ) from None
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
 
@@ -345,27 +392,46 @@ class Recorder:
         }
         if self.journal is not None:
             self.journal.close(footer)
+            self.problems += [self.journal.failed] if self.journal.failed else []
             self.journal = None
         run = RunRecord.model_validate(
             {**self.run, "collection": self.collection, **footer}, strict=False
         )
         stamp = Stamp(release=run.release, profile=run.profile, commit_sha=run.commit_sha,
                       generated_at=provenance.now())
-        self.written = write_evidence(self.evidence_dir, self.cases, run, stamp)
+        try:
+            self.written = write_evidence(self.evidence_dir, self.cases, run, stamp)
+        except (DponeError, OSError) as exc:
+            # Disk full or read-only by now: nothing half-written stays (write_evidence
+            # removes what it wrote), and the terminal says so instead of a traceback.
+            self.problems.append(str(exc))
+        self._release_lock()
         self._report_terminal()
+
+    def _release_lock(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def _report_terminal(self) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return
+        reporter.write_sep("-", f"dpone evidence: {self.evidence_dir}")
+        for problem in self.problems:
+            reporter.write_line(f"dpone: ERROR: {problem}", red=True, bold=True)
+        if self.problems and not self.written:
+            reporter.write_line("dpone: ERROR: no evidence artifacts were written for this "
+                                "session", red=True, bold=True)
+            return
         verdicts = ", ".join(
             f"{kind} {model.evidence_status}" for kind, model in self.written.items()
         )
-        reporter.write_sep("-", f"dpone evidence: {self.evidence_dir}")
         reporter.write_line(f"dpone: {verdicts}")
 
     def pytest_unconfigure(self) -> None:
         self._restore_sigterm()
+        self._release_lock()
         if self.journal is not None:
             self.journal.close(None)
             self.journal = None

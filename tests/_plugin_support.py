@@ -70,9 +70,10 @@ def run(
     time, which this project's ``filterwarnings = error`` turns into an error.
     """
     extra = () if benchmark else ("-p", "no:benchmark")
+    # The inner suites use no hypothesis; its terminal-summary hook costs seconds per run.
     return pytester.runpytest(
-        "-p", "no:cacheprovider", *extra, f"--dpone-evidence-dir={evidence}",
-        f"--dpone-commit-sha={COMMIT}", *args,
+        "-p", "no:cacheprovider", "-p", "no:hypothesispytest", *extra,
+        f"--dpone-evidence-dir={evidence}", f"--dpone-commit-sha={COMMIT}", *args,
     )
 
 

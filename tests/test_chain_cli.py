@@ -273,7 +273,7 @@ def test_verify_binds_the_release(tmp_path: Path) -> None:
         ("{not json", "invalid JSON"),
         ('{"kind": "service_markers"}', "not an evidence_chain_index"),
         ('{"kind": "evidence_chain_index", "entries": 3}', "evidence chain index"),
-        ('[1, 2]', "not an evidence_chain_index"),
+        ('[1, 2]', "top level is list, not an object"),
     ],
 )
 def test_an_unusable_index_exits_2_with_one_line(

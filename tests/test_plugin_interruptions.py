@@ -100,7 +100,8 @@ def test_crashed_xdist_worker_is_an_error_case(pytester: pytest.Pytester) -> Non
 def _start_and_wait(pytester: pytest.Pytester) -> subprocess.Popen[bytes]:
     pytester.makepyfile(test_slow=SLOW_SUITE)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+         "-p", "no:xdist",
          "-p", "no:benchmark", "--dpone-evidence-dir=evidence", f"--dpone-commit-sha={COMMIT}",
          "test_slow.py"],
         cwd=pytester.path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -164,7 +165,8 @@ def test_benchmark_regression_exit_gives_a_red_manifest(
     assert load_evidence(pytester.path / "baseline")["run_manifest"].passed
     monkeypatch.setenv("BENCH_DELAY", "0.02")
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args,
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+         *args,
          "--benchmark-compare", "--benchmark-compare-fail=mean:50%",
          "--dpone-evidence-dir=evidence", f"--dpone-commit-sha={COMMIT}"],
         cwd=pytester.path, capture_output=True, check=False,

@@ -141,7 +141,7 @@ def test_without_require_evidence_an_assertion_passes_but_is_marked_asserted(
     assert {c.name: c.source for c in report.checks} == {
         **dict.fromkeys(others, "evidence"), "package": "asserted"}
     assert not report.require_evidence
-    assert "| package | yes | asserted | yes |  |  | true |  |" in markdown
+    assert "| package | yes | asserted (not evidenced) | yes |  |  | true |  |" in markdown
     assert "7 evidenced, 1 asserted" in report.summary
 
 

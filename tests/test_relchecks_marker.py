@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dpone_ops.checklist_names import CHECK_NAMES
 from dpone_ops.cli import main
+from dpone_ops.evidence_build import RunRecord, build_release_checks
+from dpone_ops.models.base import Stamp
 from dpone_ops.models.evidence import ReleaseChecks
 from tests._plugin_support import load_evidence, normalized, run
 
@@ -200,3 +204,30 @@ def test_merged_shards_and_a_recovered_journal_give_the_live_release_checks(
                  str(root / "recovered")]) == 1
     assert release_checks(root / "recovered") == release_checks(root / "full")
     assert release_checks(root / "merged").passed
+
+
+STATUSES = st.sampled_from(["passed", "failed", "error", "skipped", "xfailed", "xpassed"])
+
+
+@given(st.dictionaries(st.sampled_from(CHECK_NAMES[:4]), st.lists(STATUSES, max_size=4),
+                       max_size=4), st.booleans())
+def test_a_check_passes_iff_a_test_passed_and_none_failed_errored_or_skipped(
+    outcomes: dict[str, list[str]], complete: bool
+) -> None:
+    cases = sorted(
+        ({"node_id": f"t.py::test_{name}_{i}", "status": status,
+          "marks": {"release_check": [{"name": name}]}}
+         for name, statuses in outcomes.items() for i, status in enumerate(statuses)),
+        key=lambda c: str(c["node_id"]))
+    run_record = RunRecord(started_at="2026-01-01T00:00:00Z", complete=complete,
+                           interrupted=not complete)
+    built = build_release_checks(cases, run_record,
+                                 Stamp(generated_at="2026-01-01T00:00:00Z"))
+    report = ReleaseChecks.model_validate_json(built.model_dump_json())
+    tested = {name: statuses for name, statuses in outcomes.items() if statuses}
+    assert set(report.checks) == set(tested)
+    for name, statuses in tested.items():
+        green = "passed" in statuses and set(statuses) == {"passed"}
+        assert (report.checks[name].status == "PASS") is green
+    assert report.passed is (complete and bool(tested) and all(
+        set(s) == {"passed"} for s in tested.values()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dpone_ops.models import baseline as baseline
 from dpone_ops.models import certify as certify
 from dpone_ops.models import chain as chain
+from dpone_ops.models import docs as docs
 from dpone_ops.models import evidence as evidence
 from dpone_ops.models import gates as gates
 from dpone_ops.models import pack as pack

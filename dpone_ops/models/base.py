@@ -23,7 +23,11 @@ Timestamp = Annotated[
 BlockerCode = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)+$", max_length=200)
 ]
-NonNegInt = Annotated[int, Field(ge=0)]
+# Counts and sizes stay within what every JSON reader holds exactly (IEEE double): a count
+# of 10**40 is a forged or corrupted artifact, not a measurement.
+MAX_SAFE_INTEGER = 2**53 - 1
+NonNegInt = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
+PosInt = Annotated[int, Field(ge=1, le=MAX_SAFE_INTEGER)]
 
 KINDS: dict[str, type[Artifact]] = {}
 

@@ -11,11 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from dpone_ops.models.base import Artifact, CommitSha, StrictModel, Timestamp
+from dpone_ops.models.base import Artifact, CommitSha, PosInt, StrictModel, Timestamp
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 MetricName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,100}$")]
-PosInt = Annotated[int, Field(ge=1)]
 
 
 class MachineInfo(StrictModel):

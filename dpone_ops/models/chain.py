@@ -7,6 +7,7 @@ rules are skipped and every broken one is reported as a blocker code instead.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, model_validator
@@ -25,6 +26,19 @@ CHAIN_LENIENT = "dpone_chain_lenient"
 ArtifactName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]{0,99}$")]
 KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 SignatureAlgorithm = Literal["hmac-sha256", "ed25519"]
+
+
+def is_safe_relative(path: str) -> bool:
+    """A relative POSIX path in normal form (``..`` allowed only as leading segments)."""
+    if not path or path.startswith("/") or "\\" in path or "\x00" in path or ":" in path[:2]:
+        return False
+    if posixpath.normpath(path) != path or path == ".":
+        return False
+    parts = path.split("/")
+    leading = 0
+    while leading < len(parts) and parts[leading] == "..":
+        leading += 1
+    return leading < len(parts) and ".." not in parts[leading:]
 
 
 def _lenient(info: ValidationInfo) -> bool:
@@ -83,6 +97,10 @@ class EvidenceChainIndex(Artifact):
         names = [e.name for e in self.entries]
         if len(names) != len(set(names)):
             raise ValueError("entry names must be unique")
+        for entry in self.entries:
+            if not is_safe_relative(entry.path):
+                raise ValueError(f"entry {entry.index} path {entry.path!r} must be a relative "
+                                 "POSIX path in normal form")
         head = self.entries[-1].chain_hash if self.entries else None
         if self.latest_chain_hash != head:
             raise ValueError("latest_chain_hash must be the last entry's chain_hash")

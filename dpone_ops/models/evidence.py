@@ -12,10 +12,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from dpone_ops.models.base import Artifact, NonNegInt, Sha256Hex, StrictModel, Timestamp
+from dpone_ops.models.base import (
+    Artifact,
+    NonNegInt,
+    PosInt,
+    Sha256Hex,
+    StrictModel,
+    Timestamp,
+)
 
 CaseStatus = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
-PosInt = Annotated[int, Field(ge=1)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 # JSON-safe values a test recorded (the plugin checks JSON-safety before writing).
 JSONValue = Any

@@ -6,13 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from dpone_ops.models.base import Artifact, BlockerCode, NonNegInt, StrictModel
+from dpone_ops.models.base import Artifact, BlockerCode, NonNegInt, PosInt, StrictModel
 from dpone_ops.models.baseline import MachineInfo
 from dpone_ops.models.evidence import ReleaseCheckTally
 from dpone_ops.models.status import ArtifactStatus
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-PosInt = Annotated[int, Field(ge=1)]
 ItemStatus = Literal["PASS", "FAIL", "UNVERIFIED"]
 
 

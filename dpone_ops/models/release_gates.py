@@ -15,6 +15,8 @@ from dpone_ops.models.base import (
     Artifact,
     BlockerCode,
     CommitSha,
+    NonNegInt,
+    PosInt,
     Sha256Hex,
     StrictModel,
     Timestamp,
@@ -93,7 +95,7 @@ class BenchmarkSloGate(Artifact):
     slo_passed: bool | None
     objectives: list[ObjectiveResult]
     # Baseline history entries that loosened a metric under the ratchet's own reason.
-    unexplained_history_entries: list[Annotated[int, Field(ge=1)]]
+    unexplained_history_entries: list[PosInt]
 
     @model_validator(mode="after")
     def _gate_rules(self) -> BenchmarkSloGate:
@@ -136,7 +138,7 @@ class DistFile(StrictModel):
     filename: str
     type: Literal["sdist", "wheel"]
     sha256: Sha256Hex
-    size_bytes: Annotated[int, Field(ge=0)]
+    size_bytes: NonNegInt
 
 
 class PackageCheck(Artifact):
