@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import Field
 
+from dpone_ops.journal_format import JOURNAL_FILE as JOURNAL_FILE  # re-exported
 from dpone_ops.models.base import Artifact, Stamp, StrictModel
 from dpone_ops.models.evidence import (
     BackendCheck,
@@ -63,7 +64,6 @@ ARTIFACT_FILES: dict[str, str] = {
     "release_checks": "release_checks.json",
     "run_manifest": "run_manifest.json",
 }
-JOURNAL_FILE = "evidence_journal.jsonl"
 NOT_RUN = ("skipped", "xfailed", "xpassed")
 _CODE_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]+")
 

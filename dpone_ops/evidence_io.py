@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,11 @@ from dpone_ops.evidence_build import (
     build_artifacts,
     build_run_manifest,
 )
+from dpone_ops.journal_format import JOURNAL_FORMAT, header_line
 from dpone_ops.models.base import Artifact, NonNegInt, Stamp, StrictModel
 from dpone_ops.models.evidence import Attempt, CaseStatus, ManifestEntry, NonNegFloat
 from dpone_ops.writing import atomic_write_bytes, canonical_bytes, write_json
 
-JOURNAL_FORMAT = "dpone.evidence_journal.v1"
 FOOTER_FIELDS = ("finished_at", "duration_seconds", "exit_status", "interrupted", "complete")
 
 
@@ -64,10 +64,6 @@ class Journal:
     cases: list[dict[str, Any]] = field(default_factory=list)
     ended: bool = False
     torn_tail: bool = False
-
-
-def header_line(run: Mapping[str, Any]) -> dict[str, Any]:
-    return {"type": "header", "format": JOURNAL_FORMAT, "run": dict(run)}
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:

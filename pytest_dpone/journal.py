@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dpone_ops.evidence_io import header_line
+from dpone_ops.journal_format import header_line
 
 _encode: Callable[[Any], str] = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False

@@ -19,17 +19,18 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from dpone_ops import __version__, provenance
 from dpone_ops.errors import DponeError
-from dpone_ops.evidence_build import JOURNAL_FILE, RunRecord
-from dpone_ops.evidence_io import write_evidence
-from dpone_ops.models.base import Artifact, Stamp
+from dpone_ops.journal_format import JOURNAL_FILE
 from pytest_dpone.journal import EvidenceDirBusy, JournalWriter, SessionLock
 from pytest_dpone.stash import Settings
+
+if TYPE_CHECKING:
+    from dpone_ops.models.base import Artifact
 
 # CI metadata worth keeping: identifiers and names, never tokens.
 CI_ENV_VARS = (
@@ -394,6 +395,13 @@ class Recorder:
             self.journal.close(footer)
             self.problems += [self.journal.failed] if self.journal.failed else []
             self.journal = None
+        # Imported here, not at module load: pydantic and the models are needed only to
+        # build the artifacts, and the objects they create would otherwise be scanned by
+        # every garbage collection pass of the whole test run.
+        from dpone_ops.evidence_build import RunRecord
+        from dpone_ops.evidence_io import write_evidence
+        from dpone_ops.models.base import Stamp
+
         run = RunRecord.model_validate(
             {**self.run, "collection": self.collection, **footer}, strict=False
         )
