@@ -87,6 +87,29 @@ class JournalWriter:
     def case(self, case: dict[str, Any]) -> None:
         self._write(case_line(case))
 
+    def plain_case(self, node_id: str, status: str, duration_ms: float,
+                   worker: str | None) -> None:
+        """The line ``case`` writes for ``{node_id, status, duration_ms[, worker]}``.
+
+        The recorder calls this for most tests, without building the line through
+        :func:`case_line`'s shape checks; ``status`` is one of the plain ASCII statuses.
+        """
+        if self._fd is None:
+            return
+        if duration_ms != duration_ms or duration_ms in _INF:
+            # Not JSON: let the general path raise as it always has.
+            case: dict[str, Any] = {"node_id": node_id, "status": status,
+                                    "duration_ms": duration_ms}
+            if worker is not None:
+                case["worker"] = worker
+            self._write(case_line(case))
+            return
+        self._write((
+            f'{{"type":"case","case":{{"node_id":{_string(node_id)},"status":"{status}",'
+            f'"duration_ms":{duration_ms!r}'
+            + (f',"worker":{_string(worker)}}}}}\n' if worker is not None else "}}\n")
+        ).encode("utf-8"))
+
     def close(self, footer: dict[str, Any] | None) -> None:
         if self._fd is None:
             return

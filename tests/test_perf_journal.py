@@ -81,9 +81,42 @@ def test_the_plain_case_shortcut_writes_exactly_what_the_encoder_writes(
     assert json.loads(case_line(case))["case"] == case
 
 
-def test_a_non_finite_duration_is_refused_rather_than_written_as_invalid_json() -> None:
+@given(
+    node_id=st.text(),
+    status=st.sampled_from(["passed", "failed", "error", "skipped", "xfailed", "xpassed"]),
+    duration=st.floats(allow_nan=False, allow_infinity=False),
+    worker=st.none() | st.text(min_size=1),
+)
+def test_the_recorders_plain_case_writer_writes_the_same_bytes_as_the_case_writer(
+    tmp_path_factory: pytest.TempPathFactory, node_id: str, status: str, duration: float,
+    worker: str | None,
+) -> None:
+    directory = tmp_path_factory.mktemp("journal")
+    case: dict[str, object] = {"node_id": node_id, "status": status, "duration_ms": duration}
+    if worker is not None:
+        case["worker"] = worker
+    general = JournalWriter(directory / "general.jsonl", {})
+    general.case(case)
+    general.close(None)
+    plain = JournalWriter(directory / "plain.jsonl", {})
+    plain.plain_case(node_id, status, duration, worker)
+    plain.close(None)
+    assert (directory / "plain.jsonl").read_bytes() == (directory / "general.jsonl").read_bytes()
+    lines = (directory / "plain.jsonl").read_bytes().splitlines()
+    assert len(lines) == 2
+    assert json.loads(lines[1]) == {"type": "case", "case": case}
+
+
+@pytest.mark.parametrize("duration", [float("inf"), float("-inf"), float("nan")])
+def test_a_non_finite_duration_is_refused_rather_than_written_as_invalid_json(
+    tmp_path: Path, duration: float
+) -> None:
     with pytest.raises(ValueError, match="not JSON compliant"):
-        case_line({"node_id": "t", "status": "passed", "duration_ms": float("inf")})
+        case_line({"node_id": "t", "status": "passed", "duration_ms": duration})
+    writer = JournalWriter(tmp_path / "evidence_journal.jsonl", {})
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        writer.plain_case("t", "passed", duration, None)
+    writer.close(None)
 
 
 def test_the_journal_writer_ends_every_line_and_the_footer_closes_it(tmp_path: Path) -> None:
