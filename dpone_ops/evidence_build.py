@@ -199,7 +199,7 @@ def build_service_markers(cases: Sequence[Record], run: RunRecord, stamp: Stamp)
     skipped_all = totals["skipped"] + totals["xfailed"] + totals["xpassed"]
     if totals["tests"] == 0:
         blockers.append("service_markers.no_tests")
-    elif totals["passed"] == 0:
+    elif totals["passed"] == 0 and not (totals["failures"] or totals["errors"]):
         blockers.append("service_markers.all_skipped")
     else:
         # The original receipt's gate, applied over all service-marked tests as well.

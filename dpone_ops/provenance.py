@@ -59,11 +59,11 @@ def validate_commit_sha(value: str, *, source: str) -> str:
     return sha
 
 
-def git_head(cwd: str | None = None) -> str | None:
-    """``git rev-parse HEAD`` in ``cwd``, or None when there is no usable git checkout."""
+def _git(args: list[str], cwd: str | None) -> str | None:
+    """stdout of ``git ARGS`` in ``cwd``, or None when git is missing or fails."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", *args],
             cwd=cwd,
             capture_output=True,
             text=True,
@@ -72,24 +72,19 @@ def git_head(cwd: str | None = None) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    sha = out.stdout.strip().lower()
-    return sha if out.returncode == 0 and COMMIT_SHA_RE.match(sha) else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_head(cwd: str | None = None) -> str | None:
+    """``git rev-parse HEAD`` in ``cwd``, or None when there is no usable git checkout."""
+    sha = (_git(["rev-parse", "HEAD"], cwd) or "").strip().lower()
+    return sha if COMMIT_SHA_RE.match(sha) else None
 
 
 def git_dirty(cwd: str | None = None) -> bool | None:
     """Whether the checkout has uncommitted changes; None when git cannot tell."""
-    try:
-        out = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return bool(out.stdout.strip()) if out.returncode == 0 else None
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
+    return None if status is None else bool(status.strip())
 
 
 def resolve_commit_sha(

@@ -84,3 +84,9 @@ def test_models_are_frozen_and_forbid_extra_fields() -> None:
         model.passed = False  # type: ignore[misc]
     with pytest.raises(ValidationError, match="Extra inputs"):
         type(model).model_validate({**model.model_dump(mode="json"), "extra": 1})
+
+
+def test_an_incomplete_plugin_artifact_cannot_pass() -> None:
+    green = factories.service_markers().model_dump(mode="json")
+    with pytest.raises(ValidationError, match="an incomplete run cannot pass"):
+        type(factories.service_markers()).model_validate({**green, "complete": False})

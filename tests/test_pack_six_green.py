@@ -99,3 +99,47 @@ def test_removing_any_one_of_the_six_is_a_named_missing_blocker(
     assert code == 1
     assert f"{dropped}.missing" in pack.blockers
     assert not pack.passed
+
+
+def test_an_artifact_list_file_gives_the_same_pack_as_the_flags(
+    tmp_path: Path, six: dict[str, Path]
+) -> None:
+    listing = tmp_path / "lists" / "artifacts.txt"
+    listing.parent.mkdir()
+    lines = ["# the six defaults", ""]
+    for name, path in six.items():
+        # One absolute path, the rest relative to the list file's folder.
+        shown = path if name == "service_markers" else f"../{path.relative_to(tmp_path)}"
+        lines.append(f"{name}={shown}")
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, by_flags = _pack(tmp_path, six)
+    out = tmp_path / "listed"
+    code = main(["ops", "release-evidence-pack", *BINDING, "--release-type", "minor",
+                 "--artifact-list", str(listing), "--output-dir", str(out)])
+    by_list = ReleaseEvidencePack.model_validate_json(
+        (out / "release_evidence_pack.json").read_bytes())
+    assert (code, by_list.blockers) == (0, [])
+    assert [(a.name, a.sha256) for a in by_list.artifacts] == [
+        (a.name, a.sha256) for a in by_flags.artifacts]
+
+
+@pytest.mark.parametrize(
+    ("content", "extra"),
+    [("service_markers\n", []), ("=x.json\n", []),
+     ("service_markers=a.json\n", ["--artifact", "service_markers=b.json"])],
+)
+def test_a_bad_artifact_list_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, extra: list[str]
+) -> None:
+    listing = tmp_path / "artifacts.txt"
+    listing.write_text(content, encoding="utf-8")
+    out = tmp_path / "pack"
+    assert main(["ops", "release-evidence-pack", *BINDING, "--artifact-list", str(listing),
+                 *extra, "--output-dir", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("dpone: error:")
+    assert not out.exists()
+
+
+def test_a_missing_artifact_list_is_a_usage_error(tmp_path: Path) -> None:
+    assert main(["ops", "release-evidence-pack", *BINDING, "--artifact-list",
+                 str(tmp_path / "nope.txt"), "--output-dir", str(tmp_path / "pack")]) == 2

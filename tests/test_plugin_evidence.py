@@ -402,3 +402,26 @@ def test_dpone_service_records_the_provider_that_served_it(
     assert minio.endpoint == f"http://127.0.0.1:{server.server_port}"
     assert minio.server_version == "MinIO/RELEASE.fake"
     assert minio.passed_gate
+
+
+def test_a_service_whose_every_test_errored_is_not_reported_as_all_skipped(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_pg="""
+        import pytest
+
+        @pytest.fixture
+        def broken():
+            raise ConnectionError("postgres refused the connection")
+
+        @pytest.mark.service("postgres")
+        def test_pg(broken):
+            pass
+    """)
+    run(pytester, "--dpone-require-service=postgres")
+    markers = load_evidence(pytester.path / "evidence")["service_markers"]
+    assert markers.totals.errors == 1
+    assert "service_markers.all_skipped" not in markers.blockers
+    assert "service_markers.below_min_passed" in markers.blockers
+    assert markers.message == "FAIL≠PASS: failures or errors reported"
+    assert not markers.passed

@@ -65,6 +65,31 @@ def parse_name_paths(values: list[str] | None, *, flag: str = "--artifact") -> d
     return result
 
 
+def read_name_path_list(path: Path, *, flag: str) -> list[str]:
+    """``name=path`` lines of a list file; relative paths are taken from the file's folder.
+
+    Blank lines and lines starting with ``#`` are ignored. Thousands of artifacts are
+    cheaper here than as repeated flags, which argparse scans quadratically.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{flag}: cannot read {path}: {exc}") from None
+    values = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, target = line.partition("=")
+        if not sep or not target.strip():
+            raise UsageError(f"{flag}: {path}:{number}: expected name=path, got {line!r}")
+        resolved = Path(target.strip())
+        if not resolved.is_absolute():
+            resolved = path.parent / resolved
+        values.append(f"{name.strip()}={resolved}")
+    return values
+
+
 def parse_inline_json_object(value: str | None, *, flag: str) -> dict[str, Any] | None:
     """Strict inline JSON that must be an object (no NaN, no duplicate keys)."""
     if value is None:

@@ -15,6 +15,7 @@ from dpone_ops.commands.common import (
     add_output_args,
     check_name,
     parse_name_paths,
+    read_name_path_list,
     stamp_from_args,
 )
 from dpone_ops.errors import InputError
@@ -43,6 +44,11 @@ def register(commands: Any) -> None:
         help="an artifact to judge (repeatable)",
     )
     parser.add_argument(
+        "--artifact-list", type=Path, metavar="FILE",
+        help="a file of name=path lines (paths relative to the file), in addition to "
+        "--artifact; for packs of thousands of artifacts",
+    )
+    parser.add_argument(
         "--require", action="append", default=[], metavar="name",
         help="an extra required artifact (repeatable; adds to the defaults)",
     )
@@ -68,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
         from dpone_ops.errors import UsageError
 
         raise UsageError("release-evidence-pack: --profile is required")
-    provided = parse_name_paths(args.artifact)
+    listed = []
+    if args.artifact_list is not None:
+        listed = read_name_path_list(args.artifact_list, flag="--artifact-list")
+    provided = parse_name_paths([*args.artifact, *listed])
     extra = [check_name(name.strip(), flag="--require") for name in args.require]
     stamp = stamp_from_args(args)
     policy = pack.PackPolicy(

@@ -92,6 +92,9 @@ class Artifact(StrictModel):
             raise ValueError("blockers must be empty if and only if passed is true")
         if self.passed != (self.evidence_status == "PASS"):
             raise ValueError("evidence_status must be PASS if and only if passed is true")
+        # Models that record completeness (the plugin's artifacts) share this rule.
+        if self.passed and getattr(self, "complete", True) is False:
+            raise ValueError("an incomplete run cannot pass")
         return self
 
     @classmethod

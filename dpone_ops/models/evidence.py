@@ -139,8 +139,6 @@ class ServiceMarkers(Artifact):
         if (self.status == "PASS") != self.passed:
             raise ValueError("status must be PASS if and only if passed is true")
         _check_totals(self.totals, [c.status for c in self.cases])
-        if self.passed and not self.complete:
-            raise ValueError("an incomplete run cannot pass")
         if not set(self.required_services) <= set(self.services):
             raise ValueError("every required service needs an entry in services")
         return self
@@ -194,8 +192,6 @@ class StateEvidence(Artifact):
     @model_validator(mode="after")
     def _state_rules(self) -> StateEvidence:
         _check_totals(self.totals, [c.status for c in self.cases])
-        if self.passed and not self.complete:
-            raise ValueError("an incomplete run cannot pass")
         return self
 
 
@@ -245,8 +241,6 @@ class ReconciliationEvidence(Artifact):
             self.delete_reconciliation.physical_deletes_checked == 0
         ):
             raise ValueError("delete reconciliation cannot pass with 0 physical deletes checked")
-        if self.passed and not self.complete:
-            raise ValueError("an incomplete run cannot pass")
         return self
 
 
@@ -288,12 +282,6 @@ class PerformanceMetrics(Artifact):
     metrics: dict[str, float]
     samples: list[MetricSample]
     complete: bool
-
-    @model_validator(mode="after")
-    def _metrics_rules(self) -> PerformanceMetrics:
-        if self.passed and not self.complete:
-            raise ValueError("an incomplete run cannot pass")
-        return self
 
 
 class CertificationCell(StrictModel):
@@ -343,8 +331,6 @@ class CertificationReport(Artifact):
             raise ValueError("coverage.case_count must equal the number of cells")
         if self.passed and not self.cells:
             raise ValueError("a certification report with no cells cannot pass")
-        if self.passed and not self.complete:
-            raise ValueError("an incomplete run cannot pass")
         return self
 
 
@@ -418,8 +404,6 @@ class ReleaseChecks(Artifact):
             raise ValueError("release checks with no tested check cannot pass")
         if self.passed and any(t.status != "PASS" for t in self.checks.values()):
             raise ValueError("cannot pass while a check is not PASS")
-        if self.passed and not self.complete:
-            raise ValueError("an incomplete run cannot pass")
         return self
 
 
