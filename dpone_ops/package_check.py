@@ -9,25 +9,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import get_args
 
 from packaging.version import InvalidVersion, Version
 
 from dpone_ops.models.base import Stamp
-from dpone_ops.models.release_gates import DistFile, PackageCheck, PackageStep, StepOutcome
+from dpone_ops.models.release_gates import (
+    DistFile,
+    PackageCheck,
+    PackageStep,
+    StepName,
+    StepOutcome,
+)
 from dpone_ops.runbook import line_for, markdown_section
 from dpone_ops.writing import md_blockers, md_bool, md_code, md_document, md_escape, md_table
 
-STEP_ORDER: tuple[str, ...] = (
-    "build",
-    "twine_check",
-    "venv",
-    "install",
-    "smoke_dpone_help",
-    "smoke_ops_help",
-    "smoke_pytest_markers",
-    "version",
-    "index",
-)
+# The steps in the order they run: the model's own literal, so the two cannot drift.
+STEP_ORDER: tuple[str, ...] = get_args(StepName)
 # The markers the plugin registers (SPEC §4.2); `pytest --markers` in the fresh venv must
 # list each, which proves the pytest11 entry point of the installed wheel loads.
 PLUGIN_MARKERS: tuple[str, ...] = (
