@@ -232,25 +232,11 @@ def bind_item(
         elif mark.name in aliases:
             alias = aliases[mark.name]
             record.setdefault(alias.kind, []).extend(alias.values)
-    services = record.get("service")
-    if services:
-        unknown = sorted({v["name"] for v in services} - allowed_services)
-        if unknown:
-            raise MarkerError(
-                f"{item.nodeid}: marker @pytest.mark.service: unknown service "
-                f"{', '.join(map(repr, unknown))}; known: {', '.join(sorted(allowed_services))} "
-                "(add others to the dpone_services ini option)"
-            )
-    checks = record.get("release_check")
-    if checks:
-        # A typo must not become a check nobody requires: unknown names are errors.
-        unknown = sorted({v["name"] for v in checks} - allowed_checks)
-        if unknown:
-            raise MarkerError(
-                f"{item.nodeid}: marker @pytest.mark.release_check: unknown check "
-                f"{', '.join(map(repr, unknown))}; known: {', '.join(sorted(allowed_checks))} "
-                "(add others to the dpone_release_checks ini option)"
-            )
+    _refuse_unknown(item.nodeid, record.get("service"), allowed_services,
+                    marker="service", noun="service", ini="dpone_services")
+    # A typo must not become a check nobody requires: unknown names are errors.
+    _refuse_unknown(item.nodeid, record.get("release_check"), allowed_checks,
+                    marker="release_check", noun="check", ini="dpone_release_checks")
     return {kind: _unique(values) for kind, values in record.items()}
 
 
@@ -261,3 +247,24 @@ def _unique(values: list[MarkValue]) -> list[MarkValue]:
         if value not in seen:
             seen.append(value)
     return seen
+
+
+def _refuse_unknown(
+    nodeid: str,
+    values: list[dict[str, Any]] | None,
+    allowed: frozenset[str],
+    *,
+    marker: str,
+    noun: str,
+    ini: str,
+) -> None:
+    """A name outside ``allowed`` is a collection error naming the test and the ini option."""
+    if not values:
+        return
+    unknown = sorted({v["name"] for v in values} - allowed)
+    if unknown:
+        raise MarkerError(
+            f"{nodeid}: marker @pytest.mark.{marker}: unknown {noun} "
+            f"{', '.join(map(repr, unknown))}; known: {', '.join(sorted(allowed))} "
+            f"(add others to the {ini} ini option)"
+        )
