@@ -520,10 +520,19 @@ def sort_cases(cases: Iterable[Record]) -> list[Record]:
     return sorted(cases, key=lambda c: c["node_id"])
 
 
+def evidence_cases(cases: Iterable[Record]) -> list[Record]:
+    """The cases that carry marks or facts: the only ones a record builder reads.
+
+    A plain test (no evidence marker, nothing recorded) counts only in the run manifest's
+    totals, so the six builders are given this subset, not every case of a large session.
+    """
+    return [c for c in cases if c.get("marks") or c.get("facts")]
+
+
 def build_artifacts(cases: Iterable[Record], run: RunRecord, stamp: Stamp) -> dict[str, Artifact]:
     """The record artifacts (all but the manifest), keyed by kind, over cases sorted by node id."""
-    ordered = sort_cases(cases)
-    return {kind: build(ordered, run, stamp) for kind, build in BUILDERS.items()}
+    bearing = evidence_cases(sort_cases(cases))
+    return {kind: build(bearing, run, stamp) for kind, build in BUILDERS.items()}
 
 
 def run_totals(cases: Sequence[Record], run: RunRecord) -> dict[str, int]:

@@ -193,3 +193,61 @@ def dpone_service(request: pytest.FixtureRequest) -> Endpoint:
     facts: dict[str, Any] = request.node.stash.setdefault(FACTS_KEY, {})
     facts.setdefault("endpoints", {})[name] = endpoint.facts()
     return endpoint
+
+
+def take_facts(item: pytest.Item) -> dict[str, Any] | None:
+    """What the test recorded in this attempt, plus its pytest-benchmark stats; then cleared.
+
+    Called once per attempt after the test's fixtures are torn down, so a rerun attempt
+    starts with no facts. None when the test recorded nothing.
+    """
+    facts = item.stash.get(FACTS_KEY, None)
+    if "benchmark" in (getattr(item, "funcargs", None) or ()):
+        benchmark = _benchmark_sample(item)
+        if benchmark is not None:
+            facts = facts if facts is not None else {}
+            facts.setdefault("metrics", []).extend(benchmark)
+    if FACTS_KEY in item.stash:
+        del item.stash[FACTS_KEY]
+    return facts or None
+
+
+def _benchmark_sample(item: pytest.Item) -> list[dict[str, Any]] | None:
+    """pytest-benchmark's stats for this test, when it ran the ``benchmark`` fixture."""
+    funcargs = getattr(item, "funcargs", None) or {}
+    fixture = funcargs.get("benchmark")
+    metadata = getattr(fixture, "stats", None)
+    stats = getattr(metadata, "stats", None)
+    if stats is None or not getattr(stats, "rounds", 0):
+        return None
+    extra = dict(getattr(fixture, "extra_info", {}) or {})
+    try:
+        values = {k: float(getattr(stats, k)) for k in ("min", "max", "mean", "median",
+                                                         "stddev")}
+        ops = float(stats.ops) if stats.mean else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+    record = {**values, "rounds": int(stats.rounds), "ops": ops}
+    samples: list[dict[str, Any]] = [{
+        "source": "benchmark", "name": "duration_seconds", "value": values["mean"],
+        "unit": "s", "stats": record, "extra_info": _json_safe_dict(extra),
+    }]
+    rows = extra.get("rows")
+    if isinstance(rows, (int, float)) and not isinstance(rows, bool) and values["mean"] > 0:
+        samples.append({
+            "source": "benchmark", "name": "throughput_rows_per_second",
+            "value": rows / values["mean"], "unit": "rows/s", "stats": record,
+            "extra_info": _json_safe_dict(extra),
+        })
+    return samples
+
+
+def _json_safe_dict(data: dict[str, Any]) -> dict[str, Any]:
+    safe: dict[str, Any] = {}
+    for key, value in data.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            value = repr(value)
+        safe[str(key)] = value
+    return safe

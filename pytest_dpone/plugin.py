@@ -15,12 +15,12 @@ import pytest
 
 from dpone_ops.checklist_names import CHECK_NAME_RE, CHECK_NAMES
 from pytest_dpone import fixtures
+from pytest_dpone.fixtures import take_facts
 from pytest_dpone.markers import MARKER_KINDS, MarkerError, bind_item, parse_aliases
 from pytest_dpone.services import KNOWN_SERVICES
 from pytest_dpone.shards import collected_digest, parse_shard
 from pytest_dpone.stash import (
     COLLECTION_KEY,
-    FACTS_KEY,
     MARKS_KEY,
     RECORDER_KEY,
     SETTINGS_KEY,
@@ -159,6 +159,8 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(fixtures, "dpone_fixtures")
+    if settings.evidence_dir is not None and hasattr(config, "workerinput"):
+        config.pluginmanager.register(ReportCarrier(), "dpone_report_carrier")
     if settings.evidence_dir is not None and not hasattr(config, "workerinput"):
         from pytest_dpone.recorder import Recorder
 
@@ -234,73 +236,31 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     recorder = config.stash.get(RECORDER_KEY, None)
     if recorder is not None:
         recorder.set_collection(collection)
+        recorder.set_local_marks(session.items)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    if call.when == "setup":
-        marks = item.stash.get(MARKS_KEY, None)
-        if marks:
-            report.dpone_marks = marks  # type: ignore[attr-defined]
-    elif call.when == "teardown":
-        facts = item.stash.get(FACTS_KEY, None)
-        if "benchmark" in (getattr(item, "funcargs", None) or ()):
-            benchmark = _benchmark_sample(item)
-            if benchmark is not None:
-                facts = facts if facts is not None else {}
-                facts.setdefault("metrics", []).extend(benchmark)
-        if facts is not None:
+class ReportCarrier:
+    """On an xdist worker of a recording session: evidence rides on the test reports.
+
+    The controller has no items, only the reports the workers send, so a marked test's
+    setup report carries its marks and the teardown report what the test recorded. A
+    plain session needs none of this: its recorder reads the items directly.
+    """
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.when == "setup":
+            marks = item.stash.get(MARKS_KEY, None)
+            if marks:
+                report.dpone_marks = marks  # type: ignore[attr-defined]
+        elif call.when == "teardown":
+            facts = take_facts(item)
             if facts:
                 report.dpone_facts = facts  # type: ignore[attr-defined]
-            if FACTS_KEY in item.stash:
-                del item.stash[FACTS_KEY]  # a rerun attempt starts with no facts
-    return report
-
-
-def _benchmark_sample(item: pytest.Item) -> list[dict[str, Any]] | None:
-    """pytest-benchmark's stats for this test, when it ran the ``benchmark`` fixture."""
-    funcargs = getattr(item, "funcargs", None) or {}
-    fixture = funcargs.get("benchmark")
-    metadata = getattr(fixture, "stats", None)
-    stats = getattr(metadata, "stats", None)
-    if stats is None or not getattr(stats, "rounds", 0):
-        return None
-    extra = dict(getattr(fixture, "extra_info", {}) or {})
-    try:
-        values = {k: float(getattr(stats, k)) for k in ("min", "max", "mean", "median",
-                                                         "stddev")}
-        ops = float(stats.ops) if stats.mean else None
-    except (TypeError, ValueError, AttributeError):
-        return None
-    record = {**values, "rounds": int(stats.rounds), "ops": ops}
-    samples: list[dict[str, Any]] = [{
-        "source": "benchmark", "name": "duration_seconds", "value": values["mean"],
-        "unit": "s", "stats": record, "extra_info": _json_safe_dict(extra),
-    }]
-    rows = extra.get("rows")
-    if isinstance(rows, (int, float)) and not isinstance(rows, bool) and values["mean"] > 0:
-        samples.append({
-            "source": "benchmark", "name": "throughput_rows_per_second",
-            "value": rows / values["mean"], "unit": "rows/s", "stats": record,
-            "extra_info": _json_safe_dict(extra),
-        })
-    return samples
-
-
-def _json_safe_dict(data: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    safe: dict[str, Any] = {}
-    for key, value in data.items():
-        try:
-            json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError):
-            value = repr(value)
-        safe[str(key)] = value
-    return safe
+        return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

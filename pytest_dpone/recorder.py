@@ -8,29 +8,29 @@ the end, by :mod:`dpone_ops.evidence_build`.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import platform
 import re
 import signal
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from dpone_ops import __version__, provenance
 from dpone_ops.errors import DponeError
 from dpone_ops.journal_format import JOURNAL_FILE
+from pytest_dpone.fixtures import take_facts
 from pytest_dpone.journal import EvidenceDirBusy, JournalWriter, SessionLock
-from pytest_dpone.stash import Settings
-
-if TYPE_CHECKING:
-    from dpone_ops.models.base import Artifact
+from pytest_dpone.stash import MARKS_KEY, Settings
 
 # CI metadata worth keeping: identifiers and names, never tokens.
 CI_ENV_VARS = (
@@ -148,6 +148,24 @@ def _phase_status(report: pytest.TestReport) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No automatic garbage collection while the artifacts are built, then as before.
+
+    Building them allocates a burst of short-lived, acyclic objects once per session; at
+    that point the heap holds every test's item and report, so a full collection that
+    the burst happens to trigger costs more than all the building. The collector's own
+    state (a suite may have disabled it) is restored, and nothing is collected early.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class _Pending:
     """A test between its first report and ``logfinish``."""
 
@@ -179,12 +197,17 @@ class Recorder:
         self.evidence_dir: Path = settings.evidence_dir
         self.cases: list[dict[str, Any]] = []
         self.pending: dict[str, _Pending] = {}
+        # A plain session's evidence, read from its own items: the bound marks of each
+        # marked test, and what a test recorded, taken after its teardown. Under xdist
+        # both stay empty and the workers' reports carry the evidence instead.
+        self.local_marks: dict[str, Any] = {}
+        self.taken: dict[str, dict[str, Any]] = {}
         self.collection: dict[str, Any] | None = None
         self.selected: int | None = None
         self.keyboard_interrupt = False
         self.started = time.monotonic()
         self.started_at = _timestamp()
-        self.written: dict[str, Artifact] = {}
+        self.written: dict[str, str] = {}  # kind -> evidence_status of what was written
         self.problems: list[str] = []  # evidence that could not be written, and why
         self.journal: JournalWriter | None = None
         self.lock: SessionLock | None = None
@@ -258,6 +281,21 @@ class Recorder:
             if self.journal is not None:
                 self.journal.collection(collection)
 
+    def set_local_marks(self, items: list[pytest.Item]) -> None:
+        """The marks of this process's own items (a plain session; none on a controller)."""
+        for item in items:
+            marks = item.stash.get(MARKS_KEY, None)
+            if marks:
+                self.local_marks[item.nodeid] = marks
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        # After every fixture finalizer of this attempt: what the test recorded is final,
+        # and its benchmark fixture is still there to read.
+        facts = take_facts(item)
+        if facts:
+            self.taken[item.nodeid] = facts
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         if self.selected is None:
@@ -284,6 +322,8 @@ class Recorder:
             pending.marks = extra["dpone_marks"]
         if extra.get("dpone_facts"):
             pending.facts = extra["dpone_facts"]
+        elif self.taken and report.when == "teardown" and nodeid in self.taken:
+            pending.facts = self.taken.pop(nodeid)
         if "node" in extra or "worker_id" in extra:
             worker = extra.get("worker_id")
             if worker is None and extra.get("node") is not None:
@@ -334,6 +374,8 @@ class Recorder:
         pending = self.pending.pop(nodeid, None)
         if pending is None or pending.status is None:
             return
+        if self.local_marks and pending.marks is None:
+            pending.marks = self.local_marks.get(nodeid)
         if not (pending.attempts or pending.reason is not None or pending.text is not None
                 or pending.marks or pending.facts):
             # Most tests: the record is three or four atoms and the journal line is
@@ -414,6 +456,12 @@ class Recorder:
             self.journal.close(footer)
             self.problems += [self.journal.failed] if self.journal.failed else []
             self.journal = None
+        with _collector_paused():
+            self._write_artifacts(footer)
+        self._release_lock()
+        self._report_terminal()
+
+    def _write_artifacts(self, footer: dict[str, Any]) -> None:
         # Imported here, not at module load: pydantic and the models are needed only to
         # build the artifacts, and the objects they create would otherwise be scanned by
         # every garbage collection pass of the whole test run.
@@ -426,14 +474,17 @@ class Recorder:
         )
         stamp = Stamp(release=run.release, profile=run.profile, commit_sha=run.commit_sha,
                       generated_at=provenance.now())
+        cases, self.cases = self.cases, []
         try:
-            self.written = write_evidence(self.evidence_dir, self.cases, run, stamp)
+            written = write_evidence(self.evidence_dir, cases, run, stamp)
         except (DponeError, OSError) as exc:
             # Disk full or read-only by now: nothing half-written stays (write_evidence
             # removes what it wrote), and the terminal says so instead of a traceback.
             self.problems.append(str(exc))
-        self._release_lock()
-        self._report_terminal()
+            return
+        # Keep the verdicts, not the models: pytest's final garbage collections (five
+        # full passes at unconfigure) would otherwise walk every case row again.
+        self.written = {kind: model.evidence_status for kind, model in written.items()}
 
     def _release_lock(self) -> None:
         if self.lock is not None:
@@ -451,9 +502,7 @@ class Recorder:
             reporter.write_line("dpone: ERROR: no evidence artifacts were written for this "
                                 "session", red=True, bold=True)
             return
-        verdicts = ", ".join(
-            f"{kind} {model.evidence_status}" for kind, model in self.written.items()
-        )
+        verdicts = ", ".join(f"{kind} {status}" for kind, status in self.written.items())
         reporter.write_line(f"dpone: {verdicts}")
 
     def pytest_unconfigure(self) -> None:
