@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import stat
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from dpone_ops.hashing import open_flags
 from dpone_ops.models import KINDS, SLOT_KINDS
 from dpone_ops.models.base import Artifact
 from dpone_ops.models.status import ArtifactStatus
+from dpone_ops.strict_json import StrictJSONError, loads_strict
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 MAX_BYTES_ENV = "DPONE_MAX_ARTIFACT_BYTES"
@@ -36,51 +36,6 @@ FAILING_STATUSES = frozenset(
 FINDING_KEYS = ("blockers", "violations", "findings", "errors", "failures")
 BINDING_FIELDS = (("release", "release_mismatch"), ("commit_sha", "commit_mismatch"),
                   ("profile", "profile_mismatch"))
-
-
-class StrictJSONError(ValueError):
-    """JSON that a strict reader refuses: syntax, duplicate keys, NaN/Infinity, depth."""
-
-
-def _reject_constant(token: str) -> Any:
-    raise StrictJSONError(f"{token} is not allowed in strict JSON")
-
-
-def _finite_float(token: str) -> float:
-    value = float(token)
-    if value in (float("inf"), float("-inf")):
-        raise StrictJSONError(f"number {token[:40]} overflows to Infinity")
-    return value
-
-
-def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise StrictJSONError(f"duplicate key {key!r}")
-        obj[key] = value
-    return obj
-
-
-def loads_strict(text: str) -> Any:
-    """Parse JSON refusing duplicate keys, NaN/Infinity, overflowing numbers and a BOM."""
-    if text.startswith("\ufeff"):
-        raise StrictJSONError("a UTF-8 byte order mark is not allowed")
-    try:
-        return json.loads(
-            text,
-            object_pairs_hook=_unique_object,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-        )
-    except StrictJSONError:
-        raise
-    except json.JSONDecodeError as exc:
-        raise StrictJSONError(f"line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        raise StrictJSONError("nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
-        raise StrictJSONError(str(exc).split("\n")[0]) from None
 
 
 def max_artifact_bytes(environ: Mapping[str, str] | None = None) -> int:

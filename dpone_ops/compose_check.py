@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dpone_ops.artifact_validation import StrictJSONError, loads_strict, read_file
+from dpone_ops.artifact_validation import read_file
 from dpone_ops.errors import InputError
+from dpone_ops.strict_json import StrictJSONError, loads_strict
 
 
 @dataclass(frozen=True)

@@ -281,7 +281,7 @@ def _toml_error(body: str) -> str | None:
 
 
 def _check_json(path: str, line: int, body: str, kinds: Mapping[str, Any]) -> list[Finding]:
-    from dpone_ops.artifact_validation import StrictJSONError, loads_strict
+    from dpone_ops.strict_json import StrictJSONError, loads_strict
 
     try:
         data = loads_strict(body)

@@ -37,7 +37,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dpone_ops import merkle
-from dpone_ops.artifact_validation import StrictJSONError, loads_strict, read_file
+from dpone_ops.artifact_validation import read_file
 from dpone_ops.errors import InputError, UsageError
 from dpone_ops.hashing import hash_files
 from dpone_ops.models.base import Stamp
@@ -55,6 +55,7 @@ from dpone_ops.models.chain import (
     is_safe_relative,
 )
 from dpone_ops.signing import ChainKey
+from dpone_ops.strict_json import StrictJSONError, loads_strict
 from dpone_ops.writing import compact_canonical_bytes
 
 CHAIN_TAG = b"dpone-evidence-chain/v1\x00"

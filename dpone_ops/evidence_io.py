@@ -22,7 +22,6 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from dpone_ops.artifact_validation import StrictJSONError, loads_strict
 from dpone_ops.errors import InputError
 from dpone_ops.evidence_build import (
     ARTIFACT_FILES,
@@ -36,6 +35,7 @@ from dpone_ops.evidence_build import (
 from dpone_ops.journal_format import JOURNAL_FORMAT, header_line
 from dpone_ops.models.base import Artifact, NonNegInt, Stamp, StrictModel
 from dpone_ops.models.evidence import Attempt, CaseStatus, ManifestEntry, NonNegFloat
+from dpone_ops.strict_json import StrictJSONError, loads_strict
 from dpone_ops.writing import atomic_write_bytes, canonical_bytes, write_json
 
 FOOTER_FIELDS = ("finished_at", "duration_seconds", "exit_status", "interrupted", "complete")

@@ -15,14 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from dpone_ops.artifact_validation import (
-    Binding,
-    LoadedArtifact,
-    StrictJSONError,
-    judge,
-    loads_strict,
-    read_file,
-)
+from dpone_ops.artifact_validation import Binding, LoadedArtifact, judge, read_file
 from dpone_ops.errors import InputError, UsageError
 from dpone_ops.metrics import (
     BenchmarkFormatError,
@@ -46,6 +39,7 @@ from dpone_ops.models.gates import (
 )
 from dpone_ops.models.status import ArtifactStatus
 from dpone_ops.runbook import PERFORMANCE_GENERAL, markdown_section
+from dpone_ops.strict_json import StrictJSONError, loads_strict
 from dpone_ops.writing import md_blockers, md_bool, md_document, md_escape, md_table
 
 NAME = "performance_certification"

@@ -95,7 +95,8 @@ def test_benchmark_stats_survive_a_rerun_attempt(
     perf = load_evidence(pytester.path / "evidence")["performance_metrics"]
     bench = [s for s in perf.samples if s.source == "benchmark"]
     assert [s.name for s in bench] == ["duration_seconds"]
-    assert bench[0].stats is not None and bench[0].stats.rounds >= 3
+    assert bench[0].stats is not None
+    assert bench[0].stats.rounds >= 3
 
 
 @pytest.mark.parametrize("disabled_by_suite", [False, True])

@@ -18,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dpone_ops.artifact_validation import Binding, FileRead, judge, loads_strict
+from dpone_ops.artifact_validation import Binding, FileRead, judge
 from dpone_ops.models import KINDS, SLOT_KINDS
+from dpone_ops.strict_json import loads_strict
 from dpone_ops.writing import canonical_bytes
 from tests.corpus import generate
 from tests.corpus.cases import WORLD_KINDS

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dpone_ops import provenance
-from dpone_ops.artifact_validation import StrictJSONError, loads_strict
 from dpone_ops.errors import InputError, UsageError
+from dpone_ops.strict_json import StrictJSONError, loads_strict
 from dpone_ops.writing import (
     atomic_write_text,
     canonical_json,

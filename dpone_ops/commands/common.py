@@ -94,7 +94,7 @@ def parse_inline_json_object(value: str | None, *, flag: str) -> dict[str, Any] 
     """Strict inline JSON that must be an object (no NaN, no duplicate keys)."""
     if value is None:
         return None
-    from dpone_ops.artifact_validation import StrictJSONError, loads_strict
+    from dpone_ops.strict_json import StrictJSONError, loads_strict
 
     try:
         data = loads_strict(value)

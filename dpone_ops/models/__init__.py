@@ -1,21 +1,39 @@
 """Strict pydantic contracts, one model per artifact kind.
 
-Importing this package registers every kind in :data:`KINDS` (a model registers itself
-when its class is created), so each module below must be imported here.
+A model registers its kind in :data:`KINDS` when its class is created. The package loads
+its modules when ``KINDS`` is first asked for, not on import, so code that needs one
+module (the plugin writing its evidence at session end) does not build every model.
 """
 
 from __future__ import annotations
 
-from dpone_ops.models import baseline as baseline
-from dpone_ops.models import certify as certify
-from dpone_ops.models import chain as chain
-from dpone_ops.models import docs as docs
-from dpone_ops.models import evidence as evidence
-from dpone_ops.models import gates as gates
-from dpone_ops.models import pack as pack
-from dpone_ops.models import release_gates as release_gates
-from dpone_ops.models.base import KINDS, Artifact, Producer, Stamp, StrictModel
+import importlib
+
+from dpone_ops.models import base as _base
+from dpone_ops.models.base import Artifact, Producer, Stamp, StrictModel
 from dpone_ops.models.status import ArtifactStatus
+
+# Every module that defines artifact kinds; KINDS is complete once all are imported.
+MODEL_MODULES = ("baseline", "certify", "chain", "docs", "evidence", "gates", "pack",
+                 "release_gates")
+
+
+def all_kinds() -> dict[str, type[Artifact]]:
+    """Every artifact kind by name, importing the model modules not loaded yet."""
+    for module in MODEL_MODULES:
+        importlib.import_module(f"{__name__}.{module}")
+    return _base.KINDS
+
+
+# Declared for type checkers only: the module attribute comes from ``__getattr__``.
+KINDS: dict[str, type[Artifact]]
+
+
+def __getattr__(name: str) -> dict[str, type[Artifact]]:
+    if name == "KINDS":
+        return all_kinds()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Conventional slot names (contract-reference §1) and the kind each slot demands.
 SLOT_KINDS: dict[str, str] = {
