@@ -2,7 +2,7 @@
 
 Not a test: run it by hand or in a scheduled job and read the table.
 
-    python benchmarks/plugin_overhead.py                       # 20,000 tests, 5 rounds, -n 0 and 2
+    python benchmarks/plugin_overhead.py                       # 20,000 tests, 7 rounds, -n 0 and 2
     python benchmarks/plugin_overhead.py --tests 2000 --rounds 5 --workers 0
 
 The generated suite has ``--tests`` trivial tests in modules of 500: plain functions and
@@ -18,11 +18,20 @@ Fairness rules, all explicit:
   variant runs once as a warm-up before the measured rounds, so every measured run finds the
   same warm bytecode and assertion-rewrite caches (``--pyc off`` instead sets
   ``PYTHONDONTWRITEBYTECODE=1`` and deletes the suite's caches before every run).
-* Rounds are interleaved (A B C ... A B C ...); the table shows medians over rounds of the
-  wall time, the CPU time (user+sys of the child and its reaped children, from ``wait4``),
-  the per-round ratio to bare pytest of the same round, the child's max RSS and the size of
-  what the reporter wrote. On a shared machine wall time wanders with the other load; CPU
-  time is the steadier figure.
+* ``PYTHONHASHSEED=0`` for every child, so string hashing (and with it dict and set
+  layout) is the same in every run instead of one more source of run-to-run spread.
+* Rounds are interleaved (A B C ... then B C ... A, ...): each round runs every variant once,
+  starting one variant later than the round before, so no variant always runs first or
+  right after a given other. The table shows medians over rounds of the wall time, the CPU
+  time (user+sys of the child and its reaped children, from ``wait4``), the per-round
+  ratio to bare pytest of the same round, the child's max RSS and the size of what the
+  reporter wrote. On a shared machine wall time wanders with the other load; CPU time is
+  the steadier figure.
+* ``bare pytest (A/A)`` runs bare pytest a second time in every round and is reported like
+  any other variant: its ratio shows how far two identical runs differ here, i.e. how
+  much of a difference the table can resolve.
+* The warm-up run's evidence is parsed with the models (run manifest and service receipt
+  must count every generated test), so a broken plugin cannot be timed as a fast one.
 
 Writes ``plugin_overhead.json`` and ``plugin_overhead.md`` into ``--output-dir``.
 """
@@ -79,11 +88,15 @@ def write_suite(root: Path, tests: int) -> int:
     return written
 
 
+BARE, CONTROL, DPONE = "bare pytest", "bare pytest (A/A)", "pytest-dpone"
+
+
 def variants(out: Path) -> dict[str, list[str]]:
     """Variant name -> extra pytest arguments; ``out`` is wiped before every run."""
     return {
-        "bare pytest": [],
-        "pytest-dpone": ["-p", "pytest_dpone.plugin", f"--dpone-evidence-dir={out}"],
+        BARE: [],
+        CONTROL: [],
+        DPONE: ["-p", "pytest_dpone.plugin", f"--dpone-evidence-dir={out}"],
         "--junitxml": [f"--junitxml={out / 'junit.xml'}"],
         "pytest-reportlog": ["-p", "pytest_reportlog.plugin", f"--report-log={out / 'log.jsonl'}"],
         "pytest-json-report": ["-p", "pytest_jsonreport.plugin", "--json-report",
@@ -121,23 +134,38 @@ def run_once(suite: Path, out: Path, extra: list[str], workers: int,
             "max_rss_mib": usage.ru_maxrss / 1024, "output_bytes": _size(out)}
 
 
-def measure(suite: Path, out: Path, rounds: int, workers: int, env: dict[str, str],
-            pyc: str) -> dict[str, list[dict[str, float]]]:
+def measure(suite: Path, out: Path, tests: int, rounds: int, workers: int,
+            env: dict[str, str], pyc: str) -> dict[str, list[dict[str, float]]]:
     runs = variants(out)
     # Warm-up: one run with every measured plugin loaded writes every bytecode cache and
     # fills the page cache, so no measured run pays for compiling anything.
-    warm = [arg for name, extra in runs.items() if name != "pytest-dpone" for arg in extra]
-    run_once(suite, out, [*runs["pytest-dpone"], *warm], workers, env, pyc)
+    warm = [arg for name, extra in runs.items() if name != DPONE for arg in extra]
+    run_once(suite, out, [*runs[DPONE], *warm], workers, env, pyc)
+    check_evidence(out, tests)
+    names = list(runs)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
     for number in range(rounds):
-        for name, extra in runs.items():
-            samples[name].append(run_once(suite, out, extra, workers, env, pyc))
+        shift = number % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(run_once(suite, out, runs[name], workers, env, pyc))
         print(f"  -n {workers}: round {number + 1}/{rounds} done", file=sys.stderr)
     return samples
 
 
+def check_evidence(out: Path, tests: int) -> None:
+    """The plugin really recorded the suite: every test counted, every marked one receipted."""
+    from dpone_ops.models.evidence import RunManifest, ServiceMarkers
+
+    manifest = RunManifest.model_validate_json((out / "run_manifest.json").read_bytes())
+    markers = ServiceMarkers.model_validate_json((out / "service_markers.json").read_bytes())
+    if manifest.totals.tests != tests or manifest.totals.passed != tests \
+            or markers.totals.passed != (tests + 9) // 10:
+        raise SystemExit(f"pytest-dpone evidence is incomplete: manifest {manifest.totals}, "
+                         f"service receipt {markers.totals}")
+
+
 def summarise(samples: dict[str, list[dict[str, float]]]) -> list[dict[str, Any]]:
-    bare = samples["bare pytest"]
+    bare = samples[BARE]
     rows = []
     for name, runs in samples.items():
         pairs = list(zip(runs, bare, strict=True))
@@ -184,6 +212,21 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {row['max_rss_mib']:.0f} | — |"
             )
         lines.append("")
+        bare = next(row for row in rows if row["variant"] == BARE)["rounds"]
+        count = len(bare)
+        lines += [
+            "Per-round CPU ratio to the same round's bare pytest:",
+            "",
+            "| variant | " + " | ".join(f"round {i + 1}" for i in range(count)) + " |",
+            "|---|" + "---|" * count,
+        ]
+        for row in rows:
+            if row["variant"] != BARE:
+                ratios = [r["cpu_s"] / b["cpu_s"] for r, b in zip(row["rounds"], bare,
+                                                                  strict=True)]
+                lines.append(f"| {row['variant']} | "
+                             + " | ".join(f"{ratio:.3f}" for ratio in ratios) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -216,7 +259,7 @@ def combine(paths: Sequence[Path], output_dir: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tests", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--workers", type=int, action="append",
                         help="pytest-xdist -n values to measure, repeatable; 0 is no xdist "
                         "(default: 0 and 2)")
@@ -234,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_", "PYTHONDONTWRITEBYTECODE", "COV_"))}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env["PYTHONHASHSEED"] = "0"
     if args.pyc == "off":
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
@@ -243,10 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = {}
         for workers in workers_list:
             results[str(workers)] = summarise(
-                measure(suite, out, args.rounds, workers, env, args.pyc))
+                measure(suite, out, tests, args.rounds, workers, env, args.pyc))
     report = {
         "tests": tests, "marked": (tests + 9) // 10, "rounds": args.rounds, "pyc": args.pyc,
-        "env": {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "env": {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0",
                 "PYTHONDONTWRITEBYTECODE": env.get("PYTHONDONTWRITEBYTECODE", "(unset)")},
         "python": f"Python {platform.python_version()}", "platform": platform.platform(),
         "cpus": os.cpu_count(), "results": results,

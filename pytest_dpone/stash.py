@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_dpone.markers import Alias, MarkRecord
-from pytest_dpone.services.broker import ServiceBroker
 from pytest_dpone.shards import Shard
 
 if TYPE_CHECKING:
     from pytest_dpone.recorder import Recorder  # noqa: F401 - named in a string annotation
+    from pytest_dpone.services.broker import ServiceBroker
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Settings:
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 RECORDER_KEY = pytest.StashKey["Recorder"]()
-BROKER_KEY = pytest.StashKey[ServiceBroker]()
+BROKER_KEY = pytest.StashKey["ServiceBroker"]()
 # Per item: the bound evidence marks, and the facts recorded during the current attempt.
 MARKS_KEY = pytest.StashKey[MarkRecord]()
 FACTS_KEY = pytest.StashKey[dict[str, Any]]()
@@ -50,6 +50,10 @@ def broker_for(config: pytest.Config) -> ServiceBroker:
     """This process's service broker, created on first use and closed at session end."""
     broker = config.stash.get(BROKER_KEY, None)
     if broker is None:
+        # Imported on first use: the providers pull in urllib, http and socket code that a
+        # session without service tests never needs.
+        from pytest_dpone.services.broker import ServiceBroker
+
         workerinput = getattr(config, "workerinput", None)
         worker_id = workerinput["workerid"] if workerinput else None
         # One root per session, shared by its xdist workers (same testrunuid) so that a
