@@ -1,6 +1,6 @@
 """The evidence markers: their signatures, binding to typed values, and ini aliases.
 
-Every marker is bound in one place (:func:`bind_item`) to frozen values and turned into
+Every marker is bound in one place (:class:`MarkBinder`) to frozen values and turned into
 the plain JSON-safe record that rides on the test report. A new marker kind is one entry
 in :data:`MARKER_KINDS` (binder + ``pytest --markers`` line) and one aggregator in
 ``dpone_ops.evidence_build``.
@@ -209,35 +209,74 @@ def parse_aliases(lines: Iterable[str]) -> dict[str, Alias]:
     return aliases
 
 
+class MarkBinder:
+    """Binds the evidence marks of the collected items; a parent's marks are read once.
+
+    ``item.iter_markers()`` walks the whole node chain for every item, although a suite of
+    20,000 tests in 40 modules has only 40 chains: the marks an item inherits are looked up
+    once per parent node, and per item only its own marks are read.
+    """
+
+    def __init__(
+        self,
+        aliases: Mapping[str, Alias],
+        allowed_services: frozenset[str],
+        allowed_checks: frozenset[str] = frozenset(CHECK_NAMES),
+    ) -> None:
+        self.aliases = aliases
+        self.allowed_services = allowed_services
+        self.allowed_checks = allowed_checks
+        self._names = frozenset(MARKER_KINDS) | frozenset(aliases)
+        # Keyed by the parent node (hashed by node id, compared by identity).
+        self._inherited: dict[Any, tuple[pytest.Mark, ...]] = {}
+
+    def _marks_of_chain(self, node: Any) -> tuple[pytest.Mark, ...]:
+        """Evidence marks of ``node`` and its parents, nearest first (as iter_markers)."""
+        if node is None:
+            return ()
+        cached = self._inherited.get(node)
+        if cached is None:
+            own = tuple(m for m in node.own_markers if m.name in self._names)
+            cached = self._inherited[node] = own + self._marks_of_chain(node.parent)
+        return cached
+
+    def bind(self, item: pytest.Item) -> MarkRecord:
+        """All evidence marks of ``item`` as a JSON-safe record; raises :class:`MarkerError`."""
+        own = [m for m in item.own_markers if m.name in self._names]
+        inherited = self._marks_of_chain(item.parent)
+        if not own and not inherited:
+            return {}
+        record: MarkRecord = {}
+        for mark in (*own, *inherited):
+            kind = MARKER_KINDS.get(mark.name)
+            if kind is not None:
+                try:
+                    value = kind.bind(*mark.args, **mark.kwargs)
+                except (TypeError, MarkerError) as exc:
+                    raise MarkerError(
+                        f"{item.nodeid}: marker @pytest.mark.{kind.name}: {exc} "
+                        f"(signature: {kind.line.split(':')[0]})"
+                    ) from None
+                record.setdefault(kind.name, []).extend(kind.to_values(value))
+            else:
+                alias = self.aliases[mark.name]
+                record.setdefault(alias.kind, []).extend(alias.values)
+        _refuse_unknown(item.nodeid, record.get("service"), self.allowed_services,
+                        marker="service", noun="service", ini="dpone_services")
+        # A typo must not become a check nobody requires: unknown names are errors.
+        _refuse_unknown(item.nodeid, record.get("release_check"), self.allowed_checks,
+                        marker="release_check", noun="check", ini="dpone_release_checks")
+        return {kind: _unique(values) for kind, values in record.items()}
+
+
 def bind_item(
     item: pytest.Item,
     aliases: Mapping[str, Alias],
     allowed_services: frozenset[str],
     allowed_checks: frozenset[str] = frozenset(CHECK_NAMES),
 ) -> MarkRecord:
-    """All evidence marks of ``item`` as a JSON-safe record; raises :class:`MarkerError`."""
-    record: MarkRecord = {}
-    # One walk over the node chain; iter_markers per kind would walk it once per kind.
-    for mark in item.iter_markers():
-        kind = MARKER_KINDS.get(mark.name)
-        if kind is not None:
-            try:
-                value = kind.bind(*mark.args, **mark.kwargs)
-            except (TypeError, MarkerError) as exc:
-                raise MarkerError(
-                    f"{item.nodeid}: marker @pytest.mark.{kind.name}: {exc} "
-                    f"(signature: {kind.line.split(':')[0]})"
-                ) from None
-            record.setdefault(kind.name, []).extend(kind.to_values(value))
-        elif mark.name in aliases:
-            alias = aliases[mark.name]
-            record.setdefault(alias.kind, []).extend(alias.values)
-    _refuse_unknown(item.nodeid, record.get("service"), allowed_services,
-                    marker="service", noun="service", ini="dpone_services")
-    # A typo must not become a check nobody requires: unknown names are errors.
-    _refuse_unknown(item.nodeid, record.get("release_check"), allowed_checks,
-                    marker="release_check", noun="check", ini="dpone_release_checks")
-    return {kind: _unique(values) for kind, values in record.items()}
+    """All evidence marks of one item (see :class:`MarkBinder` for many)."""
+    return MarkBinder(aliases, allowed_services, allowed_checks).bind(item)
 
 
 def _unique(values: list[MarkValue]) -> list[MarkValue]:

@@ -16,7 +16,7 @@ import pytest
 from dpone_ops.checklist_names import CHECK_NAME_RE, CHECK_NAMES
 from pytest_dpone import fixtures
 from pytest_dpone.fixtures import take_facts
-from pytest_dpone.markers import MARKER_KINDS, MarkerError, bind_item, parse_aliases
+from pytest_dpone.markers import MARKER_KINDS, MarkBinder, MarkerError, parse_aliases
 from pytest_dpone.services import KNOWN_SERVICES
 from pytest_dpone.shards import collected_digest, parse_shard
 from pytest_dpone.stash import (
@@ -193,10 +193,10 @@ def pytest_collection_modifyitems(
     yield
     settings = config.stash[SETTINGS_KEY]
     keep: list[pytest.Item] = []
+    binder = MarkBinder(settings.aliases, settings.allowed_services, settings.allowed_checks)
     for item in items:
         try:
-            marks = bind_item(item, settings.aliases, settings.allowed_services,
-                              settings.allowed_checks)
+            marks = binder.bind(item)
         except MarkerError as exc:
             # A collection error naming the test and the marker, as pytest reports its own.
             report = pytest.CollectReport(item.nodeid, "failed", str(exc), [])

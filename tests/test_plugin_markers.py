@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests._plugin_support import load_evidence, run
+from tests._plugin_support import journal_cases, load_evidence, run
 
 
 def test_markers_are_listed_with_their_signatures(pytester: pytest.Pytester) -> None:
@@ -150,3 +150,46 @@ def test_ini_settings_configure_recording(pytester: pytest.Pytester) -> None:
     assert markers.blockers == ["service.postgres.below_min_passed",
                                 "service_markers.below_min_passed"]
     assert markers.message == "SKIP≠PASS: passed < 2"
+
+
+def test_marks_inherited_from_module_and_class_count_once_per_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("""
+        [pytest]
+        dpone_marker_aliases =
+            integration_kafka = service:kafka
+    """)
+    pytester.makepyfile(test_inherit="""
+        import pytest
+
+        pytestmark = pytest.mark.service("postgres")
+
+        @pytest.mark.service("minio")
+        class TestSink:
+            @pytest.mark.service("postgres")
+            def test_both(self):
+                pass
+
+            @pytest.mark.parametrize("n", [1, pytest.param(2, marks=pytest.mark.integration_kafka)])
+            def test_param(self, n):
+                pass
+
+        def test_module_only():
+            pass
+    """)
+    pytester.makepyfile(test_plain="def test_unmarked(): pass")
+    run(pytester, "-p", "no:xdist").assert_outcomes(passed=5)
+    cases = {c.node_id: c.services for c in
+             load_evidence(pytester.path / "evidence")["service_markers"].cases}
+    assert cases == {
+        "test_inherit.py::TestSink::test_both": ["minio", "postgres"],
+        "test_inherit.py::TestSink::test_param[1]": ["minio", "postgres"],
+        "test_inherit.py::TestSink::test_param[2]": ["kafka", "minio", "postgres"],
+        "test_inherit.py::test_module_only": ["postgres"],
+    }
+    marks = {c["node_id"]: c.get("marks") for c in journal_cases(pytester.path / "evidence")}
+    # The test's own mark first, then the class's, then the module's; the repeat is dropped.
+    assert marks["test_inherit.py::TestSink::test_both"] == {
+        "service": [{"name": "postgres"}, {"name": "minio"}]}
+    assert marks["test_plain.py::test_unmarked"] is None
