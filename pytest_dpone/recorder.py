@@ -187,6 +187,53 @@ class _Pending:
         self.worker: str | None = None
 
 
+class CaseLog:
+    """The finished cases in the order they finished, with no container per plain test.
+
+    A plain test (no marks, facts, reruns, skip reason or failure text) is four atoms in
+    parallel lists, so a long session leaves no object per test that the garbage collector
+    counts towards its next pass; the other cases keep their record dict.
+    """
+
+    __slots__ = ("_durations", "_ids", "_records", "_statuses", "_workers")
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._statuses: list[str | None] = []  # None: the record is in _records
+        self._durations: list[float] = []
+        self._workers: list[str | None] = []
+        self._records: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add_plain(self, nodeid: str, status: str | None, duration_ms: float,
+                  worker: str | None) -> None:
+        """A plain case; ``status`` None is reserved for :meth:`add`."""
+        self._ids.append(nodeid)
+        self._statuses.append(status)
+        self._durations.append(duration_ms)
+        self._workers.append(worker)
+
+    def add(self, case: dict[str, Any]) -> None:
+        self._records[len(self._ids)] = case
+        self.add_plain(case["node_id"], None, 0.0, None)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every case as its record dict (a plain one: node_id, status, duration_ms[, worker])."""
+        cases: list[dict[str, Any]] = []
+        for index, (nodeid, status, duration, worker) in enumerate(
+                zip(self._ids, self._statuses, self._durations, self._workers, strict=True)):
+            if status is None:
+                cases.append(self._records[index])
+            elif worker is None:
+                cases.append({"node_id": nodeid, "status": status, "duration_ms": duration})
+            else:
+                cases.append({"node_id": nodeid, "status": status, "duration_ms": duration,
+                              "worker": worker})
+        return cases
+
+
 class Recorder:
     """Collects the session's case records and writes the evidence dir at the end."""
 
@@ -195,7 +242,7 @@ class Recorder:
         self.config = config
         self.settings = settings
         self.evidence_dir: Path = settings.evidence_dir
-        self.cases: list[dict[str, Any]] = []
+        self.cases = CaseLog()
         self.pending: dict[str, _Pending] = {}
         # A plain session's evidence, read from its own items: the bound marks of each
         # marked test, and what a test recorded, taken after its teardown. Under xdist
@@ -382,18 +429,12 @@ class Recorder:
             # formatted directly (same bytes as the general path below).
             duration_ms = round(pending.duration * 1000, 3)
             worker = pending.worker
-            plain: dict[str, Any] = (
-                {"node_id": nodeid, "status": pending.status, "duration_ms": duration_ms}
-                if worker is None else
-                {"node_id": nodeid, "status": pending.status, "duration_ms": duration_ms,
-                 "worker": worker})
-            self.cases.append(plain)
+            self.cases.add_plain(nodeid, pending.status, duration_ms, worker)
             if self.journal is not None:
                 self.journal.plain_case(nodeid, pending.status, duration_ms, worker)
             return
         total_ms = pending.duration * 1000
-        # Fields at their journal default are left out (CaseLine fills them back in), so a
-        # plain test's record is three atoms: small to keep, cheap to write, not GC-tracked.
+        # Fields at their journal default are left out (CaseLine fills them back in).
         case: dict[str, Any] = {"node_id": nodeid, "status": pending.status}
         if pending.attempts:
             total_ms += sum(a["duration_ms"] or 0 for a in pending.attempts)
@@ -412,7 +453,7 @@ class Recorder:
             case["marks"] = pending.marks
         if pending.facts:
             case["facts"] = pending.facts
-        self.cases.append(case)
+        self.cases.add(case)
         if self.journal is not None:
             self.journal.case(case)
 
@@ -474,7 +515,7 @@ class Recorder:
         )
         stamp = Stamp(release=run.release, profile=run.profile, commit_sha=run.commit_sha,
                       generated_at=provenance.now())
-        cases, self.cases = self.cases, []
+        cases, self.cases = self.cases.records(), CaseLog()
         try:
             written = write_evidence(self.evidence_dir, cases, run, stamp)
         except (DponeError, OSError) as exc:

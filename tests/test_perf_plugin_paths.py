@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from dpone_ops.evidence_build import BUILDERS, RunRecord, evidence_cases, sort_cases
 from dpone_ops.models.base import Stamp
+from pytest_dpone.recorder import CaseLog
 from tests._plugin_support import COMMIT, load_evidence, normalized, run
 
 pytest_plugins = ["pytester"]
@@ -179,3 +180,32 @@ def test_record_builders_read_only_the_cases_that_carry_evidence(
     assert all("marks" in c or "facts" in c for c in subset)
     for kind, build in BUILDERS.items():
         assert build(subset, run_record, stamp) == build(every, run_record, stamp), kind
+
+
+PLAIN_OR_FULL = st.one_of(
+    st.tuples(st.just("plain"), st.sampled_from(["passed", "failed"]),
+              st.floats(0, 1e6, allow_nan=False), st.one_of(st.none(), st.just("gw1"))),
+    st.tuples(st.just("full"), st.sampled_from(["skipped", "error"]),
+              st.floats(0, 1e6, allow_nan=False), st.just("skip reason")),
+)
+
+
+@given(entries=st.lists(PLAIN_OR_FULL, max_size=30))
+def test_the_case_log_gives_back_every_case_in_finish_order(
+    entries: list[tuple[str, str, float, str | None]],
+) -> None:
+    log, expected = CaseLog(), []
+    for index, (shape, status, duration, extra) in enumerate(entries):
+        nodeid = f"t.py::test_{index}"
+        if shape == "plain":
+            log.add_plain(nodeid, status, duration, extra)
+            case = {"node_id": nodeid, "status": status, "duration_ms": duration}
+            if extra is not None:
+                case["worker"] = extra
+        else:
+            case = {"node_id": nodeid, "status": status, "duration_ms": duration,
+                    "skip_reason": extra}
+            log.add(case)
+        expected.append(case)
+    assert len(log) == len(expected)
+    assert log.records() == expected
