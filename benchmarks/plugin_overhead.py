@@ -110,8 +110,8 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def run_once(suite: Path, out: Path, extra: list[str], workers: int,
-             env: dict[str, str], pyc: str) -> dict[str, float]:
+def _start(suite: Path, out: Path, extra: list[str], workers: int, env: dict[str, str],
+           pyc: str, cpu: int | None) -> tuple[subprocess.Popen[bytes], float, list[str]]:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     if pyc == "off":
@@ -120,9 +120,15 @@ def run_once(suite: Path, out: Path, extra: list[str], workers: int,
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra]
     if workers:
         argv += ["-p", "xdist.plugin", "-n", str(workers)]
+    pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=suite, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=pin)
+    return proc, start, argv
+
+
+def _finish(proc: subprocess.Popen[bytes], start: float, argv: list[str],
+            out: Path) -> dict[str, float]:
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -134,20 +140,61 @@ def run_once(suite: Path, out: Path, extra: list[str], workers: int,
             "max_rss_mib": usage.ru_maxrss / 1024, "output_bytes": _size(out)}
 
 
+def run_once(suite: Path, out: Path, extra: list[str], workers: int,
+             env: dict[str, str], pyc: str) -> dict[str, float]:
+    return _finish(*_start(suite, out, extra, workers, env, pyc, None), out)
+
+
+def run_pair(suite: Path, outs: tuple[Path, Path], extras: tuple[list[str], list[str]],
+             env: dict[str, str], pyc: str, cpus: tuple[int, int]
+             ) -> tuple[dict[str, float], dict[str, float]]:
+    """Two in-process runs at the same time, each pinned to its own CPU."""
+    first = _start(suite, outs[0], extras[0], 0, env, pyc, cpus[0])
+    second = _start(suite, outs[1], extras[1], 0, env, pyc, cpus[1])
+    return _finish(*first, outs[0]), _finish(*second, outs[1])
+
+
+def _against(sample: dict[str, float], bare: dict[str, float]) -> dict[str, float]:
+    return {**sample, "bare_wall_s": bare["wall_s"], "bare_cpu_s": bare["cpu_s"]}
+
+
 def measure(suite: Path, out: Path, tests: int, rounds: int, workers: int,
-            env: dict[str, str], pyc: str) -> dict[str, list[dict[str, float]]]:
+            env: dict[str, str], pyc: str, pairing: str) -> dict[str, list[dict[str, float]]]:
+    """Every variant's runs, each recorded with the bare run it is compared against.
+
+    ``sequential``: one run at a time, every variant once per round (in an order that
+    rotates by one each round), each compared with the round's bare run. ``simultaneous``
+    (in-process only): each variant runs at the same time as a bare run, the two pinned to
+    different CPUs (swapped every round), and is compared with that bare run, so a slow
+    spell of the machine slows both sides of a ratio alike.
+    """
     runs = variants(out)
     # Warm-up: one run with every measured plugin loaded writes every bytecode cache and
     # fills the page cache, so no measured run pays for compiling anything.
     warm = [arg for name, extra in runs.items() if name != DPONE for arg in extra]
     run_once(suite, out, [*runs[DPONE], *warm], workers, env, pyc)
     check_evidence(out, tests)
-    names = list(runs)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+    if pairing == "simultaneous":
+        others = [name for name in runs if name != BARE]
+        cpus = sorted(os.sched_getaffinity(0))[:2]
+        for number in range(rounds):
+            shift = number % len(others)
+            order = (cpus[0], cpus[1]) if number % 2 == 0 else (cpus[1], cpus[0])
+            for name in others[shift:] + others[:shift]:
+                bare, sample = run_pair(suite, (out.with_name("out-bare"), out),
+                                        ([], runs[name]), env, pyc, order)
+                samples[BARE].append(_against(bare, bare))
+                samples[name].append(_against(sample, bare))
+            print(f"  -n 0: round {number + 1}/{rounds} done", file=sys.stderr)
+        return samples
+    names = list(runs)
     for number in range(rounds):
         shift = number % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name].append(run_once(suite, out, runs[name], workers, env, pyc))
+        this_round = {name: run_once(suite, out, runs[name], workers, env, pyc)
+                      for name in names[shift:] + names[:shift]}
+        for name, sample in this_round.items():
+            samples[name].append(_against(sample, this_round[BARE]))
         print(f"  -n {workers}: round {number + 1}/{rounds} done", file=sys.stderr)
     return samples
 
@@ -165,16 +212,14 @@ def check_evidence(out: Path, tests: int) -> None:
 
 
 def summarise(samples: dict[str, list[dict[str, float]]]) -> list[dict[str, Any]]:
-    bare = samples[BARE]
     rows = []
     for name, runs in samples.items():
-        pairs = list(zip(runs, bare, strict=True))
         rows.append({
             "variant": name,
             "wall_s": statistics.median(r["wall_s"] for r in runs),
             "cpu_s": statistics.median(r["cpu_s"] for r in runs),
-            "ratio_wall": statistics.median(r["wall_s"] / b["wall_s"] for r, b in pairs),
-            "ratio_cpu": statistics.median(r["cpu_s"] / b["cpu_s"] for r, b in pairs),
+            "ratio_wall": statistics.median(r["wall_s"] / r["bare_wall_s"] for r in runs),
+            "ratio_cpu": statistics.median(r["cpu_s"] / r["bare_cpu_s"] for r in runs),
             "max_rss_mib": max(r["max_rss_mib"] for r in runs),
             "output_bytes": int(statistics.median(r["output_bytes"] for r in runs)),
             "rounds": runs,
@@ -185,7 +230,7 @@ def summarise(samples: dict[str, list[dict[str, float]]]) -> list[dict[str, Any]
 def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"{report['tests']:,} trivial tests ({report['marked']:,} service-marked), "
-        f"{report['rounds']} interleaved rounds after a warm-up"
+        f"{report['rounds']} rounds after a warm-up"
         + (f" (pooled from {len(report['combined_from'])} copies run side by side)"
            if report.get("combined_from") else "")
         + f", bytecode cache {report['pyc']}; {report['python']} on {report['platform']}, "
@@ -193,8 +238,11 @@ def markdown(report: dict[str, Any]) -> str:
         "",
     ]
     for workers, rows in report["results"].items():
+        pairing = report.get("pairing", {}).get(workers, "sequential")
         lines += [
-            f"**{'in-process (no -n)' if workers == '0' else f'-n {workers}'}**",
+            f"**{'in-process (no -n)' if workers == '0' else f'-n {workers}'}**, "
+            + ("each run beside a bare run on the other CPU" if pairing == "simultaneous"
+               else "one run at a time"),
             "",
             "| variant | median wall s | median CPU s | ratio to bare (wall) "
             "| ratio to bare (CPU) | max RSS MiB | output |",
@@ -212,20 +260,17 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {row['max_rss_mib']:.0f} | — |"
             )
         lines.append("")
-        bare = next(row for row in rows if row["variant"] == BARE)["rounds"]
-        count = len(bare)
+        count = max(len(row["rounds"]) for row in rows if row["variant"] != BARE)
         lines += [
-            "Per-round CPU ratio to the same round's bare pytest:",
+            "Per-round CPU ratio to its bare pytest run:",
             "",
             "| variant | " + " | ".join(f"round {i + 1}" for i in range(count)) + " |",
             "|---|" + "---|" * count,
         ]
         for row in rows:
             if row["variant"] != BARE:
-                ratios = [r["cpu_s"] / b["cpu_s"] for r, b in zip(row["rounds"], bare,
-                                                                  strict=True)]
-                lines.append(f"| {row['variant']} | "
-                             + " | ".join(f"{ratio:.3f}" for ratio in ratios) + " |")
+                lines.append(f"| {row['variant']} | " + " | ".join(
+                    f"{r['cpu_s'] / r['bare_cpu_s']:.3f}" for r in row["rounds"]) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -264,6 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="pytest-xdist -n values to measure, repeatable; 0 is no xdist "
                         "(default: 0 and 2)")
     parser.add_argument("--pyc", choices=("warm", "off"), default="warm")
+    parser.add_argument("--pairing", choices=("simultaneous", "sequential"),
+                        default="simultaneous",
+                        help="in-process runs: beside a bare run on the other CPU "
+                        "(default), or one at a time; -n runs are always sequential")
     parser.add_argument("--output-dir", type=Path, default=Path("benchmark-results"))
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="where the suite is generated (default: a temp dir)")
@@ -284,16 +333,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         suite = Path(tmp) / "suite"
         tests = write_suite(suite, args.tests)
         out = Path(tmp) / "out"
-        results = {}
+        results, pairing = {}, {}
         for workers in workers_list:
-            results[str(workers)] = summarise(
-                measure(suite, out, tests, args.rounds, workers, env, args.pyc))
+            pairing[str(workers)] = (
+                "simultaneous" if args.pairing == "simultaneous" and workers == 0
+                and len(os.sched_getaffinity(0)) >= 2 else "sequential")
+            results[str(workers)] = summarise(measure(
+                suite, out, tests, args.rounds, workers, env, args.pyc, pairing[str(workers)]))
     report = {
         "tests": tests, "marked": (tests + 9) // 10, "rounds": args.rounds, "pyc": args.pyc,
         "env": {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0",
                 "PYTHONDONTWRITEBYTECODE": env.get("PYTHONDONTWRITEBYTECODE", "(unset)")},
         "python": f"Python {platform.python_version()}", "platform": platform.platform(),
-        "cpus": os.cpu_count(), "results": results,
+        "cpus": os.cpu_count(), "pairing": pairing, "results": results,
     }
     write_report(report, args.output_dir)
     return 0
