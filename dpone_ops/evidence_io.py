@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from dpone_ops.errors import InputError
 from dpone_ops.evidence_build import (
@@ -43,6 +43,9 @@ FOOTER_FIELDS = ("finished_at", "duration_seconds", "exit_status", "interrupted"
 
 class CaseLine(StrictModel):
     """The shape of one journal case, checked when a journal is read back."""
+
+    # Built on first use: a session writing its evidence never reads a journal back.
+    model_config = ConfigDict(defer_build=True)
 
     node_id: str
     status: CaseStatus
@@ -150,7 +153,9 @@ def write_evidence(
     already replaced are removed again, so the dir never holds half of a session's set
     beside another session's files. Each file itself is atomic (never torn).
     """
-    ordered = sorted(cases, key=lambda c: c["node_id"])
+    # Not sorted here: the record builders sort the cases they read, and the manifest
+    # counts every case, in any order.
+    ordered = list(cases)
     artifacts = build_artifacts(ordered, run, stamp)
     entries = []
     written: list[Path] = []

@@ -19,7 +19,7 @@ import pytest
 
 from pytest_dpone.markers import RECONCILIATION_KINDS, STATE_CHECKS
 from pytest_dpone.services import Endpoint, ServiceUnavailable
-from pytest_dpone.stash import FACTS_KEY, MARKS_KEY, broker_for
+from pytest_dpone.stash import FACTS_KEY, MARKS_KEY, RECORDER_KEY, broker_for
 
 
 def _json_safe(value: Any, what: str) -> Any:
@@ -159,11 +159,23 @@ class TestEvidence:
                                   "unit": unit, "extra_info": {"rows": rows} if rows else {}})
 
 
+def _facts_of(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """This attempt's facts dict, created on first use; a plain session's recorder is told
+    so that it starts taking facts after each teardown (until then it pays nothing)."""
+    stash = request.node.stash
+    facts: dict[str, Any] | None = stash.get(FACTS_KEY, None)
+    if facts is None:
+        facts = stash[FACTS_KEY] = {}
+        recorder = request.config.stash.get(RECORDER_KEY, None)
+        if recorder is not None:
+            recorder.expect_facts()
+    return facts
+
+
 @pytest.fixture
 def dpone_evidence(request: pytest.FixtureRequest) -> TestEvidence:
     """Record state, reconciliation and performance facts for this test."""
-    facts: dict[str, Any] = request.node.stash.setdefault(FACTS_KEY, {})
-    return TestEvidence(facts)
+    return TestEvidence(_facts_of(request))
 
 
 def _service_name(request: pytest.FixtureRequest) -> str:
@@ -190,8 +202,7 @@ def dpone_service(request: pytest.FixtureRequest) -> Endpoint:
         endpoint = broker.endpoint(name)
     except ServiceUnavailable as exc:
         pytest.skip(exc.reason)
-    facts: dict[str, Any] = request.node.stash.setdefault(FACTS_KEY, {})
-    facts.setdefault("endpoints", {})[name] = endpoint.facts()
+    _facts_of(request).setdefault("endpoints", {})[name] = endpoint.facts()
     return endpoint
 
 
@@ -202,13 +213,13 @@ def take_facts(item: pytest.Item) -> dict[str, Any] | None:
     starts with no facts. None when the test recorded nothing.
     """
     facts = item.stash.get(FACTS_KEY, None)
+    if facts is not None:
+        del item.stash[FACTS_KEY]
     if "benchmark" in (getattr(item, "funcargs", None) or ()):
         benchmark = _benchmark_sample(item)
         if benchmark is not None:
             facts = facts if facts is not None else {}
             facts.setdefault("metrics", []).extend(benchmark)
-    if FACTS_KEY in item.stash:
-        del item.stash[FACTS_KEY]
     return facts or None
 
 

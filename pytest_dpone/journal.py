@@ -65,9 +65,11 @@ class JournalWriter:
         if self._fd is None:
             return
         try:
-            view = memoryview(data)
-            while view:  # a regular file takes it in one call; loop for the rule
-                view = view[os.write(self._fd, view):]
+            written = os.write(self._fd, data)
+            if written < len(data):  # a regular file takes it in one call; loop for the rule
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(self._fd, view):]
         except OSError as exc:
             self.failed = f"cannot write {self.path}: {exc.strerror or exc}"
             self._abandon()

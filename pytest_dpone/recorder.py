@@ -234,6 +234,26 @@ class CaseLog:
         return cases
 
 
+class FactTaker:
+    """Takes each test's facts after its teardown, in a plain session that records any.
+
+    A hook on every test's teardown costs every test; this one is registered only once
+    facts can exist: at session start when pytest-benchmark is active, else when a dpone
+    fixture first records something (registered mid-setup, it still sees that test's
+    teardown). It runs after every fixture finalizer of the attempt, so what the test
+    recorded is final and its benchmark fixture is still there to read.
+    """
+
+    def __init__(self, taken: dict[str, dict[str, Any]]) -> None:
+        self.taken = taken
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        facts = take_facts(item)
+        if facts:
+            self.taken[item.nodeid] = facts
+
+
 class Recorder:
     """Collects the session's case records and writes the evidence dir at the end."""
 
@@ -244,11 +264,17 @@ class Recorder:
         self.evidence_dir: Path = settings.evidence_dir
         self.cases = CaseLog()
         self.pending: dict[str, _Pending] = {}
+        # The plain fast path (every phase passed, nothing carried): node id -> seconds so
+        # far, before and after its call phase passed, and the xdist worker it ran on.
+        self.plain: dict[str, float] = {}
+        self.called: dict[str, float] = {}
+        self.plain_worker: dict[str, str] = {}
         # A plain session's evidence, read from its own items: the bound marks of each
         # marked test, and what a test recorded, taken after its teardown. Under xdist
         # both stay empty and the workers' reports carry the evidence instead.
         self.local_marks: dict[str, Any] = {}
         self.taken: dict[str, dict[str, Any]] = {}
+        self.fact_taker: FactTaker | None = None
         self.collection: dict[str, Any] | None = None
         self.selected: int | None = None
         self.keyboard_interrupt = False
@@ -310,6 +336,8 @@ class Recorder:
             ) from None
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
+        if self.config.pluginmanager.hasplugin("benchmark"):
+            self.expect_facts()
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         # Unwind like Ctrl-C so pytest finishes the session and we write incomplete artifacts.
@@ -335,13 +363,11 @@ class Recorder:
             if marks:
                 self.local_marks[item.nodeid] = marks
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        # After every fixture finalizer of this attempt: what the test recorded is final,
-        # and its benchmark fixture is still there to read.
-        facts = take_facts(item)
-        if facts:
-            self.taken[item.nodeid] = facts
+    def expect_facts(self) -> None:
+        """From now on take each test's facts after its teardown (see :class:`FactTaker`)."""
+        if self.fact_taker is None:
+            self.fact_taker = FactTaker(self.taken)
+            self.config.pluginmanager.register(self.fact_taker, "dpone_fact_taker")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -359,12 +385,47 @@ class Recorder:
         self.keyboard_interrupt = True
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        nodeid = report.nodeid
+        extra = report.__dict__
+        nodeid = extra["nodeid"]
+        # Fast path, most reports: a passed phase that carries nothing of ours. Its state is
+        # a float in a dict: no object per test, a few dict operations per report.
+        if (extra["outcome"] == "passed" and nodeid not in self.pending
+                and "dpone_marks" not in extra and "dpone_facts" not in extra
+                and "wasxfail" not in extra and nodeid not in self.taken):
+            when = extra["when"]
+            duration = extra["duration"] or 0.0
+            if when == "call":
+                self.called[nodeid] = self.plain.pop(nodeid, 0.0) + duration
+            elif when == "teardown" and nodeid in self.called:
+                self.called[nodeid] += duration
+            elif when == "setup" or when == "teardown":
+                self.plain[nodeid] = self.plain.get(nodeid, 0.0) + duration
+            else:
+                self._general(self._pending(nodeid), report, extra)
+                return
+            worker = extra.get("worker_id")
+            if worker:
+                self.plain_worker[nodeid] = worker
+            return
+        self._general(self._pending(nodeid), report, extra)
+
+    def _pending(self, nodeid: str) -> _Pending:
+        """The test's general record, taking over what the fast path held for it."""
         pending = self.pending.get(nodeid)
         if pending is None:
             pending = self.pending[nodeid] = _Pending()
+            if nodeid in self.called:
+                pending.duration = self.called.pop(nodeid)
+                pending.status = "passed"
+            elif nodeid in self.plain:
+                pending.duration = self.plain.pop(nodeid)
+            pending.worker = self.plain_worker.pop(nodeid, None)
+        return pending
+
+    def _general(self, pending: _Pending, report: pytest.TestReport,
+                 extra: dict[str, Any]) -> None:
+        nodeid = report.nodeid
         # Only marked tests or tests with facts carry these; most reports have neither.
-        extra = report.__dict__
         if extra.get("dpone_marks"):
             pending.marks = extra["dpone_marks"]
         if extra.get("dpone_facts"):
@@ -381,7 +442,7 @@ class Recorder:
         outcome, when = str(report.outcome), report.when
         if when == "setup" or when == "teardown":
             if outcome == "passed":
-                return  # the common case: a passed setup or teardown says nothing
+                return  # a passed setup or teardown says nothing
         elif when != "call" and outcome != "rerun":
             # xdist's report for a test whose worker crashed: an error, and the test's end.
             pending.status = "error"
@@ -411,6 +472,24 @@ class Recorder:
             pending.text = _failure_text(report)
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        duration = self.called.pop(nodeid, None)
+        if duration is not None:
+            worker = self.plain_worker.pop(nodeid, None) if self.plain_worker else None
+            if not (self.local_marks and nodeid in self.local_marks):
+                # A plain passed test: four atoms kept, one journal line written.
+                duration_ms = round(duration * 1000, 3)
+                self.cases.add_plain(nodeid, "passed", duration_ms, worker)
+                if self.journal is not None:
+                    self.journal.plain_case(nodeid, "passed", duration_ms, worker)
+                return
+            marked = self.pending[nodeid] = _Pending()
+            marked.status, marked.duration, marked.worker = "passed", duration, worker
+        elif nodeid in self.plain:
+            # Setup and teardown passed but no call phase was reported (--setup-only, a
+            # plugin's own protocol): no verdict, as in the general path.
+            del self.plain[nodeid]
+            self.plain_worker.pop(nodeid, None)
+            return
         pending = self.pending.get(nodeid)
         if pending is not None and pending.again:
             pending.again = False  # pytest-rerunfailures logs a finish per attempt
@@ -472,8 +551,10 @@ class Recorder:
 
     def finish(self, session: pytest.Session, exit_status: int) -> None:
         self._restore_sigterm()
+        for nodeid in [*self.called, *self.plain]:
+            self._pending(nodeid)  # e.g. a report whose logfinish never came
         for nodeid in list(self.pending):
-            self._finish(nodeid)  # e.g. a report whose logfinish never came
+            self._finish(nodeid)
         interrupted = (
             self.keyboard_interrupt
             or exit_status == pytest.ExitCode.INTERRUPTED
@@ -547,6 +628,9 @@ class Recorder:
         reporter.write_line(f"dpone: {verdicts}")
 
     def pytest_unconfigure(self) -> None:
+        if self.fact_taker is not None:
+            self.config.pluginmanager.unregister(self.fact_taker)
+            self.fact_taker = None
         self._restore_sigterm()
         self._release_lock()
         if self.journal is not None:

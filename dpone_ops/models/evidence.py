@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from dpone_ops.models.base import (
     Artifact,
@@ -468,6 +468,10 @@ class RunManifest(Artifact):
 class ShardSource(StrictModel):
     """One shard evidence dir as ``merge-evidence`` found it."""
 
+    # Built on first use: the plugin imports this module to write a session's evidence,
+    # and only merge-evidence and recover-evidence ever validate this model.
+    model_config = ConfigDict(defer_build=True)
+
     dir: str
     id: str | None
     index: int | None
@@ -481,6 +485,10 @@ class ShardSource(StrictModel):
 
 
 class AssembledArtifact(StrictModel):
+    # Built on first use: the plugin imports this module to write a session's evidence,
+    # and only merge-evidence and recover-evidence ever validate this model.
+    model_config = ConfigDict(defer_build=True)
+
     name: str
     file: str
     evidence_status: Literal["PASS", "FAIL", "UNVERIFIED"]
@@ -488,6 +496,10 @@ class AssembledArtifact(StrictModel):
 
 class EvidenceMerge(Artifact):
     """``merge_evidence.json``: how shard evidence dirs became one (SPEC §4.6)."""
+
+    # Built on first use: the plugin imports this module to write a session's evidence,
+    # and only merge-evidence and recover-evidence ever validate this model.
+    model_config = ConfigDict(defer_build=True)
 
     kind: Literal["evidence_merge"] = "evidence_merge"
     expect_shards: PosInt
@@ -499,6 +511,10 @@ class EvidenceMerge(Artifact):
 
 class EvidenceRecovery(Artifact):
     """``recover_evidence.json``: artifacts rebuilt from a journal (SPEC §4.5)."""
+
+    # Built on first use: the plugin imports this module to write a session's evidence,
+    # and only merge-evidence and recover-evidence ever validate this model.
+    model_config = ConfigDict(defer_build=True)
 
     kind: Literal["evidence_recovery"] = "evidence_recovery"
     journal: str
