@@ -459,7 +459,7 @@ def build_release_checks(cases: Sequence[Record], run: RunRecord, stamp: Stamp) 
     every check PASS. Which checks a release needs is the checklist's call, not this one's."""
     per_check: dict[str, list[Record]] = {}
     for case, value in _marked(cases, "release_check"):
-        # bind_item made each case's values unique, so a case joins a check once.
+        # MarkBinder made each case's values unique, so a case joins a check once.
         per_check.setdefault(value["name"], []).append(case)
     marked = [c for c in cases if c.get("marks", {}).get("release_check")]
     blockers = [] if per_check else ["release_checks.no_tests"]

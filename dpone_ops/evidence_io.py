@@ -155,8 +155,8 @@ def write_evidence(
     """
     # Not sorted here: the record builders sort the cases they read, and the manifest
     # counts every case, in any order.
-    ordered = list(cases)
-    artifacts = build_artifacts(ordered, run, stamp)
+    records = list(cases)
+    artifacts = build_artifacts(records, run, stamp)
     entries = []
     written: list[Path] = []
     try:
@@ -172,7 +172,7 @@ def write_evidence(
         journal = out_dir / JOURNAL_FILE
         if journal.is_file():
             entries.append(file_entry("evidence_journal", journal))
-        manifest = build_run_manifest(ordered, run, stamp, entries)
+        manifest = build_run_manifest(records, run, stamp, entries)
         write_json(out_dir / ARTIFACT_FILES["run_manifest"], manifest)
     except (InputError, OSError):
         for path in written:

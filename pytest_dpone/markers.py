@@ -269,16 +269,6 @@ class MarkBinder:
         return {kind: _unique(values) for kind, values in record.items()}
 
 
-def bind_item(
-    item: pytest.Item,
-    aliases: Mapping[str, Alias],
-    allowed_services: frozenset[str],
-    allowed_checks: frozenset[str] = frozenset(CHECK_NAMES),
-) -> MarkRecord:
-    """All evidence marks of one item (see :class:`MarkBinder` for many)."""
-    return MarkBinder(aliases, allowed_services, allowed_checks).bind(item)
-
-
 def _unique(values: list[MarkValue]) -> list[MarkValue]:
     # Marks stack from class and module; the same cell marked twice is still one cell.
     seen: list[MarkValue] = []

@@ -472,24 +472,15 @@ class Recorder:
             pending.text = _failure_text(report)
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        duration = self.called.pop(nodeid, None)
-        if duration is not None:
+        if nodeid in self.called and not (self.local_marks and nodeid in self.local_marks):
+            # A plain passed test: four atoms kept, one journal line written.
             worker = self.plain_worker.pop(nodeid, None) if self.plain_worker else None
-            if not (self.local_marks and nodeid in self.local_marks):
-                # A plain passed test: four atoms kept, one journal line written.
-                duration_ms = round(duration * 1000, 3)
-                self.cases.add_plain(nodeid, "passed", duration_ms, worker)
-                if self.journal is not None:
-                    self.journal.plain_case(nodeid, "passed", duration_ms, worker)
-                return
-            marked = self.pending[nodeid] = _Pending()
-            marked.status, marked.duration, marked.worker = "passed", duration, worker
-        elif nodeid in self.plain:
-            # Setup and teardown passed but no call phase was reported (--setup-only, a
-            # plugin's own protocol): no verdict, as in the general path.
-            del self.plain[nodeid]
-            self.plain_worker.pop(nodeid, None)
+            self._record_plain(nodeid, "passed", self.called.pop(nodeid), worker)
             return
+        if nodeid in self.called or nodeid in self.plain:
+            # A marked passed test, or one whose call phase was never reported
+            # (--setup-only, a plugin's own protocol: no verdict): the general record.
+            self._pending(nodeid)
         pending = self.pending.get(nodeid)
         if pending is not None and pending.again:
             pending.again = False  # pytest-rerunfailures logs a finish per attempt
@@ -504,13 +495,7 @@ class Recorder:
             pending.marks = self.local_marks.get(nodeid)
         if not (pending.attempts or pending.reason is not None or pending.text is not None
                 or pending.marks or pending.facts):
-            # Most tests: the record is three or four atoms and the journal line is
-            # formatted directly (same bytes as the general path below).
-            duration_ms = round(pending.duration * 1000, 3)
-            worker = pending.worker
-            self.cases.add_plain(nodeid, pending.status, duration_ms, worker)
-            if self.journal is not None:
-                self.journal.plain_case(nodeid, pending.status, duration_ms, worker)
+            self._record_plain(nodeid, pending.status, pending.duration, pending.worker)
             return
         total_ms = pending.duration * 1000
         # Fields at their journal default are left out (CaseLine fills them back in).
@@ -535,6 +520,15 @@ class Recorder:
         self.cases.add(case)
         if self.journal is not None:
             self.journal.case(case)
+
+    def _record_plain(self, nodeid: str, status: str, seconds: float,
+                      worker: str | None) -> None:
+        """A case that is three or four atoms; its journal line is formatted directly
+        (same bytes as the general path's)."""
+        duration_ms = round(seconds * 1000, 3)
+        self.cases.add_plain(nodeid, status, duration_ms, worker)
+        if self.journal is not None:
+            self.journal.plain_case(nodeid, status, duration_ms, worker)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(
