@@ -2,7 +2,7 @@
 
 Registered only on the controller (or a plain session), never on an xdist worker; the
 workers' facts reach it on the reports. Per-test work is O(1): fold the report into a
-pending case, and on ``logfinish`` stream one journal line. Models are built once, at
+pending case, and on its teardown report stream one journal line. Models are built once, at
 the end, by :mod:`dpone_ops.evidence_build`.
 """
 
@@ -167,7 +167,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 class _Pending:
-    """A test between its first report and ``logfinish``."""
+    """A test between its first report and its teardown report."""
 
     __slots__ = ("again", "attempts", "duration", "facts", "marks", "reason", "rerun",
                  "status", "text", "worker")
@@ -183,7 +183,7 @@ class _Pending:
         self.facts: dict[str, Any] | None = None
         self.attempts: list[dict[str, Any]] | None = None
         self.rerun = 0
-        self.again = False  # the last attempt asked for a rerun; logfinish is not the end
+        self.again = False  # this attempt asked for a rerun: its teardown is not the end
         self.worker: str | None = None
 
 
@@ -394,13 +394,21 @@ class Recorder:
                 and "wasxfail" not in extra and nodeid not in self.taken):
             when = extra["when"]
             duration = extra["duration"] or 0.0
+            if when == "teardown" and nodeid in self.called \
+                    and not (self.local_marks and nodeid in self.local_marks):
+                # The end of a plain passed test: four atoms kept, one journal line written.
+                worker = (self.plain_worker.pop(nodeid, None) if self.plain_worker else None) \
+                    or extra.get("worker_id") or None
+                self._record_plain(nodeid, "passed", self.called.pop(nodeid) + duration,
+                                   worker)
+                return
             if when == "call":
                 self.called[nodeid] = self.plain.pop(nodeid, 0.0) + duration
-            elif when == "teardown" and nodeid in self.called:
-                self.called[nodeid] += duration
-            elif when == "setup" or when == "teardown":
+            elif when == "setup":
                 self.plain[nodeid] = self.plain.get(nodeid, 0.0) + duration
             else:
+                # A marked passed test's teardown, or one with no passed call before it
+                # (--setup-only, a plugin's own protocol): the general record decides.
                 self._general(self._pending(nodeid), report, extra)
                 return
             worker = extra.get("worker_id")
@@ -440,9 +448,13 @@ class Recorder:
         pending.duration += report.duration or 0.0
         # str(): pytest-rerunfailures sets an outcome outside pytest's Literal.
         outcome, when = str(report.outcome), report.when
+        if when == "setup":
+            pending.again = False  # a new attempt starts
         if when == "setup" or when == "teardown":
             if outcome == "passed":
-                return  # a passed setup or teardown says nothing
+                if when == "teardown":
+                    self._end_attempt(nodeid, pending)
+                return  # a passed setup or teardown says nothing more
         elif when != "call" and outcome != "rerun":
             # xdist's report for a test whose worker crashed: an error, and the test's end.
             pending.status = "error"
@@ -463,29 +475,26 @@ class Recorder:
         status = _phase_status(report)
         if status is None:
             return
-        if status == "error" and pending.status not in (None, "passed", "xpassed"):
-            return  # a teardown error after a failure or skip keeps the first verdict
-        pending.status = status
-        if status in ("skipped", "xfailed"):
-            pending.reason = _skip_reason(report)
-        elif status in ("failed", "error"):
-            pending.text = _failure_text(report)
+        if status != "error" or pending.status in (None, "passed", "xpassed"):
+            pending.status = status
+            if status in ("skipped", "xfailed"):
+                pending.reason = _skip_reason(report)
+            elif status in ("failed", "error"):
+                pending.text = _failure_text(report)
+        # (else a teardown error after a failure or skip keeps the first verdict)
+        if when == "teardown":
+            self._end_attempt(nodeid, pending)
 
-    def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        if nodeid in self.called and not (self.local_marks and nodeid in self.local_marks):
-            # A plain passed test: four atoms kept, one journal line written.
-            worker = self.plain_worker.pop(nodeid, None) if self.plain_worker else None
-            self._record_plain(nodeid, "passed", self.called.pop(nodeid), worker)
-            return
-        if nodeid in self.called or nodeid in self.plain:
-            # A marked passed test, or one whose call phase was never reported
-            # (--setup-only, a plugin's own protocol: no verdict): the general record.
-            self._pending(nodeid)
-        pending = self.pending.get(nodeid)
-        if pending is not None and pending.again:
-            pending.again = False  # pytest-rerunfailures logs a finish per attempt
-            return
-        self._finish(nodeid)
+    def _end_attempt(self, nodeid: str, pending: _Pending) -> None:
+        """A teardown report ends the test, unless its attempt asked for a rerun.
+
+        pytest logs the teardown last, so the case is final here; no ``logfinish`` hook is
+        needed, which spares every test one more hook call. pytest-rerunfailures marks an
+        attempt to repeat with a ``rerun`` report (and, in recent versions, still logs that
+        attempt's teardown); the next attempt's setup clears the mark.
+        """
+        if not pending.again:
+            self._finish(nodeid)
 
     def _finish(self, nodeid: str) -> None:
         pending = self.pending.pop(nodeid, None)
@@ -546,7 +555,7 @@ class Recorder:
     def finish(self, session: pytest.Session, exit_status: int) -> None:
         self._restore_sigterm()
         for nodeid in [*self.called, *self.plain]:
-            self._pending(nodeid)  # e.g. a report whose logfinish never came
+            self._pending(nodeid)  # e.g. a test whose teardown was never reported
         for nodeid in list(self.pending):
             self._finish(nodeid)
         interrupted = (

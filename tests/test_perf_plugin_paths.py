@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from dpone_ops.evidence_build import BUILDERS, RunRecord, evidence_cases, sort_cases
 from dpone_ops.models.base import Stamp
 from pytest_dpone.recorder import CaseLog
-from tests._plugin_support import COMMIT, load_evidence, normalized, run
+from tests._plugin_support import COMMIT, journal_cases, load_evidence, normalized, run
 
 pytest_plugins = ["pytester"]
 
@@ -71,6 +71,63 @@ def test_a_failed_attempts_facts_do_not_reach_the_rerun(pytester: pytest.Pyteste
     perf = load_evidence(pytester.path / "evidence")["performance_metrics"]
     assert [s.value for s in perf.samples] == [1.0]
     assert perf.metrics["duration_seconds"] == 1.0
+
+
+# A rerun protocol as pytest-rerunfailures before 15 ran it: an attempt to repeat logs its
+# reports up to the one marked "rerun" and never its teardown.
+TEARDOWNLESS_RERUN = """
+import pytest
+from _pytest.runner import runtestprotocol
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    for attempt in (1, 2):
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        repeat = attempt == 1 and any(r.failed for r in reports)
+        for report in reports:
+            if repeat and report.failed:
+                report.outcome = "rerun"
+                item.ihook.pytest_runtest_logreport(report=report)
+                break
+            item.ihook.pytest_runtest_logreport(report=report)
+        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        if not repeat:
+            break
+    return True
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2", "--dist=loadfile"]], ids=["n0", "n2"])
+def test_an_attempt_repeated_without_its_teardown_ends_once_at_the_last_teardown(
+    pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    pytester.makeconftest(TEARDOWNLESS_RERUN)
+    pytester.makepyfile(test_flaky="""
+        import pathlib
+        import pytest
+
+        @pytest.mark.service("postgres")
+        def test_flaky():
+            marker = pathlib.Path(__file__).with_name("attempted")
+            if not marker.exists():
+                marker.write_text("1")
+                assert False, "first attempt fails"
+
+        def test_plain():
+            pass
+    """)
+    run(pytester, "-p", "no:rerunfailures", *(workers or ["-p", "no:xdist"]))
+    evidence = load_evidence(pytester.path / "evidence")
+    (case,) = evidence["service_markers"].cases
+    assert (case.node_id, case.status) == ("test_flaky.py::test_flaky", "passed")
+    assert [a.status for a in case.attempts] == ["failed", "passed"]
+    totals = evidence["run_manifest"].totals
+    assert (totals.tests, totals.passed, totals.rerun) == (2, 2, 1)
+    assert evidence["run_manifest"].complete
+    # Journalled when its last attempt ended, not left over for the session's end.
+    assert [c["node_id"] for c in journal_cases(pytester.path / "evidence")] == [
+        "test_flaky.py::test_flaky", "test_flaky.py::test_plain"]
 
 
 def test_benchmark_stats_survive_a_rerun_attempt(
