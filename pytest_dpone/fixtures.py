@@ -19,7 +19,7 @@ import pytest
 
 from pytest_dpone.markers import RECONCILIATION_KINDS, STATE_CHECKS
 from pytest_dpone.services import Endpoint, ServiceUnavailable
-from pytest_dpone.stash import FACTS_KEY, MARKS_KEY, RECORDER_KEY, broker_for
+from pytest_dpone.stash import FACT_TAKER_KEY, FACTS_KEY, MARKS_KEY, broker_for
 
 
 def _json_safe(value: Any, what: str) -> Any:
@@ -160,15 +160,15 @@ class TestEvidence:
 
 
 def _facts_of(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """This attempt's facts dict, created on first use; a plain session's recorder is told
-    so that it starts taking facts after each teardown (until then it pays nothing)."""
+    """This attempt's facts dict, created on first use; the process's :class:`FactTaker`
+    is started then, so that until a test records something no test pays for it."""
     stash = request.node.stash
     facts: dict[str, Any] | None = stash.get(FACTS_KEY, None)
     if facts is None:
         facts = stash[FACTS_KEY] = {}
-        recorder = request.config.stash.get(RECORDER_KEY, None)
-        if recorder is not None:
-            recorder.expect_facts()
+        taker = request.config.stash.get(FACT_TAKER_KEY, None)
+        if taker is not None:
+            taker.start()
     return facts
 
 
@@ -204,6 +204,44 @@ def dpone_service(request: pytest.FixtureRequest) -> Endpoint:
         pytest.skip(exc.reason)
     _facts_of(request).setdefault("endpoints", {})[name] = endpoint.facts()
     return endpoint
+
+
+class FactTaker:
+    """Takes each test's facts after its teardown, in a process that runs recorded tests.
+
+    ``taken`` maps a node id to what its last finished attempt recorded, until the
+    teardown report takes it (the recorder, or on an xdist worker the report carrier).
+    A hook on every test's teardown costs every test, so this one is registered only
+    once facts can exist: at configure time when pytest-benchmark is active, else when a
+    dpone fixture first records something (registered mid-setup, it still sees that
+    test's teardown). It runs after every fixture finalizer of the attempt, so what the
+    test recorded is final and its benchmark fixture is still there to read.
+    """
+
+    def __init__(self, pluginmanager: pytest.PytestPluginManager) -> None:
+        self.taken: dict[str, dict[str, Any]] = {}
+        self._pluginmanager = pluginmanager
+        self.started = False
+
+    def start(self) -> None:
+        if not self.started:
+            self.started = True
+            self._pluginmanager.register(self, "dpone_fact_taker")
+
+    def stop(self) -> None:
+        if self.started:
+            self.started = False
+            self._pluginmanager.unregister(self)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        facts = take_facts(item)
+        if facts:
+            self.taken[item.nodeid] = facts
+        else:
+            # An earlier attempt's facts whose teardown report never came (a rerun
+            # protocol that does not log it) must not pass for this attempt's.
+            self.taken.pop(item.nodeid, None)
 
 
 def take_facts(item: pytest.Item) -> dict[str, Any] | None:

@@ -15,12 +15,13 @@ import pytest
 
 from dpone_ops.checklist_names import CHECK_NAME_RE, CHECK_NAMES
 from pytest_dpone import fixtures
-from pytest_dpone.fixtures import take_facts
+from pytest_dpone.fixtures import FactTaker
 from pytest_dpone.markers import MARKER_KINDS, MarkBinder, MarkerError, parse_aliases
 from pytest_dpone.services import KNOWN_SERVICES
 from pytest_dpone.shards import collected_digest, parse_shard
 from pytest_dpone.stash import (
     COLLECTION_KEY,
+    FACT_TAKER_KEY,
     MARKS_KEY,
     RECORDER_KEY,
     SETTINGS_KEY,
@@ -159,18 +160,27 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     config.stash[SETTINGS_KEY] = settings
     config.pluginmanager.register(fixtures, "dpone_fixtures")
-    if settings.evidence_dir is not None and hasattr(config, "workerinput"):
-        config.pluginmanager.register(ReportCarrier(), "dpone_report_carrier")
-    if settings.evidence_dir is not None and not hasattr(config, "workerinput"):
+    if settings.evidence_dir is None:
+        return
+    facts = config.stash[FACT_TAKER_KEY] = FactTaker(config.pluginmanager)
+    if config.pluginmanager.hasplugin("benchmark"):
+        facts.start()  # every test may carry benchmark stats
+    if hasattr(config, "workerinput"):
+        config.pluginmanager.register(ReportCarrier(facts), "dpone_report_carrier")
+    else:
         from pytest_dpone.recorder import Recorder
 
-        recorder = Recorder(config, settings)
+        recorder = Recorder(config, settings, facts)
         config.stash[RECORDER_KEY] = recorder
         config.pluginmanager.register(recorder, "dpone_recorder")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     close_broker(config)
+    facts = config.stash.get(FACT_TAKER_KEY, None)
+    if facts is not None:
+        facts.stop()
+        del config.stash[FACT_TAKER_KEY]
     recorder = config.stash.get(RECORDER_KEY, None)
     if recorder is not None:
         recorder.pytest_unconfigure()
@@ -193,6 +203,7 @@ def pytest_collection_modifyitems(
     yield
     settings = config.stash[SETTINGS_KEY]
     keep: list[pytest.Item] = []
+    marked: dict[str, Any] = {}
     binder = MarkBinder(settings.aliases, settings.allowed_services, settings.allowed_checks)
     for item in items:
         try:
@@ -204,6 +215,7 @@ def pytest_collection_modifyitems(
             continue
         if marks:
             item.stash[MARKS_KEY] = marks
+            marked[item.nodeid] = marks
         keep.append(item)
     digest = collected_digest(item.nodeid for item in keep)
     collected_count = len(keep)
@@ -214,6 +226,12 @@ def pytest_collection_modifyitems(
         if dropped:
             config.hook.pytest_deselected(items=dropped)
     items[:] = keep
+    # The marks of the tests this process runs: a plain session's recorder reads them
+    # from here, an xdist worker's carrier puts them on the reports.
+    marks_reader = (config.stash.get(RECORDER_KEY, None)
+                    or config.pluginmanager.get_plugin("dpone_report_carrier"))
+    if marks_reader is not None:
+        marks_reader.local_marks = marked
     info = config.stash.setdefault(COLLECTION_KEY, {"deselected": 0})
     info.update({"collected_digest": digest, "collected_count": collected_count})
     return None
@@ -236,31 +254,32 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     recorder = config.stash.get(RECORDER_KEY, None)
     if recorder is not None:
         recorder.set_collection(collection)
-        recorder.set_local_marks(session.items)
 
 
 class ReportCarrier:
     """On an xdist worker of a recording session: evidence rides on the test reports.
 
     The controller has no items, only the reports the workers send, so a marked test's
-    setup report carries its marks and the teardown report what the test recorded. A
+    setup report carries its marks and the teardown report what the test recorded. It
+    runs first among the worker's report hooks, before xdist serializes the report. A
     plain session needs none of this: its recorder reads the items directly.
     """
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        if call.when == "setup":
-            marks = item.stash.get(MARKS_KEY, None)
+    def __init__(self, facts: FactTaker) -> None:
+        self.local_marks: dict[str, Any] = {}
+        self.taken = facts.taken
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        when = report.when
+        if when == "setup":
+            marks = self.local_marks.get(report.nodeid) if self.local_marks else None
             if marks:
                 report.dpone_marks = marks  # type: ignore[attr-defined]
-        elif call.when == "teardown":
-            facts = take_facts(item)
+        elif when == "teardown" and self.taken:
+            facts = self.taken.pop(report.nodeid, None)
             if facts:
                 report.dpone_facts = facts  # type: ignore[attr-defined]
-        return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

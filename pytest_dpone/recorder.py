@@ -28,9 +28,9 @@ import pytest
 from dpone_ops import __version__, provenance
 from dpone_ops.errors import DponeError
 from dpone_ops.journal_format import JOURNAL_FILE
-from pytest_dpone.fixtures import take_facts
+from pytest_dpone.fixtures import FactTaker
 from pytest_dpone.journal import EvidenceDirBusy, JournalWriter, SessionLock
-from pytest_dpone.stash import MARKS_KEY, Settings
+from pytest_dpone.stash import Settings
 
 # CI metadata worth keeping: identifiers and names, never tokens.
 CI_ENV_VARS = (
@@ -234,30 +234,10 @@ class CaseLog:
         return cases
 
 
-class FactTaker:
-    """Takes each test's facts after its teardown, in a plain session that records any.
-
-    A hook on every test's teardown costs every test; this one is registered only once
-    facts can exist: at session start when pytest-benchmark is active, else when a dpone
-    fixture first records something (registered mid-setup, it still sees that test's
-    teardown). It runs after every fixture finalizer of the attempt, so what the test
-    recorded is final and its benchmark fixture is still there to read.
-    """
-
-    def __init__(self, taken: dict[str, dict[str, Any]]) -> None:
-        self.taken = taken
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        facts = take_facts(item)
-        if facts:
-            self.taken[item.nodeid] = facts
-
-
 class Recorder:
     """Collects the session's case records and writes the evidence dir at the end."""
 
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings, facts: FactTaker) -> None:
         assert settings.evidence_dir is not None
         self.config = config
         self.settings = settings
@@ -270,11 +250,11 @@ class Recorder:
         self.called: dict[str, float] = {}
         self.plain_worker: dict[str, str] = {}
         # A plain session's evidence, read from its own items: the bound marks of each
-        # marked test, and what a test recorded, taken after its teardown. Under xdist
-        # both stay empty and the workers' reports carry the evidence instead.
+        # marked test (set by the plugin's collection hook), and what a test recorded,
+        # taken after its teardown. Under xdist both stay empty and the workers' reports
+        # carry the evidence instead.
         self.local_marks: dict[str, Any] = {}
-        self.taken: dict[str, dict[str, Any]] = {}
-        self.fact_taker: FactTaker | None = None
+        self.taken = facts.taken
         self.collection: dict[str, Any] | None = None
         self.selected: int | None = None
         self.keyboard_interrupt = False
@@ -336,8 +316,6 @@ class Recorder:
             ) from None
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
-        if self.config.pluginmanager.hasplugin("benchmark"):
-            self.expect_facts()
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         # Unwind like Ctrl-C so pytest finishes the session and we write incomplete artifacts.
@@ -355,19 +333,6 @@ class Recorder:
             self.selected = collection["selected"]
             if self.journal is not None:
                 self.journal.collection(collection)
-
-    def set_local_marks(self, items: list[pytest.Item]) -> None:
-        """The marks of this process's own items (a plain session; none on a controller)."""
-        for item in items:
-            marks = item.stash.get(MARKS_KEY, None)
-            if marks:
-                self.local_marks[item.nodeid] = marks
-
-    def expect_facts(self) -> None:
-        """From now on take each test's facts after its teardown (see :class:`FactTaker`)."""
-        if self.fact_taker is None:
-            self.fact_taker = FactTaker(self.taken)
-            self.config.pluginmanager.register(self.fact_taker, "dpone_fact_taker")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -448,8 +413,10 @@ class Recorder:
         pending.duration += report.duration or 0.0
         # str(): pytest-rerunfailures sets an outcome outside pytest's Literal.
         outcome, when = str(report.outcome), report.when
-        if when == "setup":
-            pending.again = False  # a new attempt starts
+        if when == "setup" and pending.again:
+            # A new attempt starts: what the repeated one recorded does not count.
+            pending.again = False
+            pending.facts = None
         if when == "setup" or when == "teardown":
             if outcome == "passed":
                 if when == "teardown":
@@ -631,9 +598,6 @@ class Recorder:
         reporter.write_line(f"dpone: {verdicts}")
 
     def pytest_unconfigure(self) -> None:
-        if self.fact_taker is not None:
-            self.config.pluginmanager.unregister(self.fact_taker)
-            self.fact_taker = None
         self._restore_sigterm()
         self._release_lock()
         if self.journal is not None:

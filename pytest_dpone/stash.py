@@ -14,6 +14,7 @@ from pytest_dpone.markers import Alias, MarkRecord
 from pytest_dpone.shards import Shard
 
 if TYPE_CHECKING:
+    from pytest_dpone.fixtures import FactTaker  # noqa: F401 - named in a string annotation
     from pytest_dpone.recorder import Recorder  # noqa: F401 - named in a string annotation
     from pytest_dpone.services.broker import ServiceBroker
 
@@ -38,6 +39,8 @@ class Settings:
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 RECORDER_KEY = pytest.StashKey["Recorder"]()
+# In a process that runs tests of a recording session (plain session or xdist worker).
+FACT_TAKER_KEY = pytest.StashKey["FactTaker"]()
 BROKER_KEY = pytest.StashKey["ServiceBroker"]()
 # Per item: the bound evidence marks, and the facts recorded during the current attempt.
 MARKS_KEY = pytest.StashKey[MarkRecord]()

@@ -130,6 +130,35 @@ def test_an_attempt_repeated_without_its_teardown_ends_once_at_the_last_teardown
         "test_flaky.py::test_flaky", "test_flaky.py::test_plain"]
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
+@pytest.mark.parametrize("teardownless", [False, True], ids=["rerunfailures", "teardownless"])
+def test_facts_of_a_repeated_attempt_do_not_count_for_a_rerun_that_records_none(
+    pytester: pytest.Pytester, workers: list[str], teardownless: bool
+) -> None:
+    if teardownless:
+        pytester.makeconftest(TEARDOWNLESS_RERUN)
+    pytester.makepyfile(test_flaky="""
+        import pathlib
+        import pytest
+
+        @pytest.mark.performance
+        def test_flaky(dpone_evidence):
+            marker = pathlib.Path(__file__).with_name("attempted")
+            if not marker.exists():
+                marker.write_text("1")
+                dpone_evidence.metric("duration_seconds", 9.0, "s")
+                assert False, "first attempt fails"
+    """)
+    rerun = ["-p", "no:rerunfailures"] if teardownless else ["--reruns=1"]
+    run(pytester, *rerun, *(workers or ["-p", "no:xdist"]))
+    perf = load_evidence(pytester.path / "evidence")["performance_metrics"]
+    assert perf.samples == []
+    assert "duration_seconds" not in perf.metrics
+    (case,) = journal_cases(pytester.path / "evidence")
+    assert case["status"] == "passed"
+    assert "facts" not in case
+
+
 def test_benchmark_stats_survive_a_rerun_attempt(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
