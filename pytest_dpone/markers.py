@@ -229,6 +229,10 @@ class MarkBinder:
         self._names = frozenset(MARKER_KINDS) | frozenset(aliases)
         # Keyed by the parent node (hashed by node id, compared by identity).
         self._inherited: dict[Any, tuple[pytest.Mark, ...]] = {}
+        # Equal marks bind to one shared record: 2,000 marked tests in a suite often carry
+        # a handful of distinct mark sets, and every record kept is objects that each
+        # garbage collection pass of the run walks again.
+        self._bound: dict[tuple[Any, ...], MarkRecord] = {}
 
     def _marks_of_chain(self, node: Any) -> tuple[pytest.Mark, ...]:
         """Evidence marks of ``node`` and its parents, nearest first (as iter_markers)."""
@@ -241,13 +245,31 @@ class MarkBinder:
         return cached
 
     def bind(self, item: pytest.Item) -> MarkRecord:
-        """All evidence marks of ``item`` as a JSON-safe record; raises :class:`MarkerError`."""
+        """All evidence marks of ``item`` as a JSON-safe record; raises :class:`MarkerError`.
+
+        Items with equal marks get the same record object: it is read-only.
+        """
         own = [m for m in item.own_markers if m.name in self._names]
         inherited = self._marks_of_chain(item.parent)
         if not own and not inherited:
             return {}
+        marks = (*own, *inherited)
+        key: tuple[Any, ...] | None = tuple(
+            (m.name, m.args, tuple(sorted(m.kwargs.items()))) for m in marks)
+        try:
+            shared = self._bound.get(key)  # type: ignore[arg-type]
+        except TypeError:  # an unhashable argument: bound on its own
+            shared = key = None
+        if shared is not None:
+            return shared
+        record = self._bind(item, marks)
+        if key is not None:
+            self._bound[key] = record
+        return record
+
+    def _bind(self, item: pytest.Item, marks: tuple[pytest.Mark, ...]) -> MarkRecord:
         record: MarkRecord = {}
-        for mark in (*own, *inherited):
+        for mark in marks:
             kind = MARKER_KINDS.get(mark.name)
             if kind is not None:
                 try:

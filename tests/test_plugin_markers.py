@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_dpone.markers import MarkBinder
+from pytest_dpone.services import KNOWN_SERVICES
 from tests._plugin_support import journal_cases, load_evidence, run
 
 
@@ -193,3 +195,41 @@ def test_marks_inherited_from_module_and_class_count_once_per_test(
     assert marks["test_inherit.py::TestSink::test_both"] == {
         "service": [{"name": "postgres"}, {"name": "minio"}]}
     assert marks["test_plain.py::test_unmarked"] is None
+
+
+def test_tests_with_equal_marks_share_one_read_only_record(pytester: pytest.Pytester) -> None:
+    items = pytester.getitems("""
+        import pytest
+
+        @pytest.mark.service("postgres")
+        def test_a():
+            pass
+
+        @pytest.mark.service("postgres")
+        def test_b():
+            pass
+
+        @pytest.mark.service("kafka")
+        def test_c():
+            pass
+    """)
+    binder = MarkBinder({}, frozenset(KNOWN_SERVICES))
+    a, b, c = (binder.bind(item) for item in items)
+    assert a is b
+    assert a == {"service": [{"name": "postgres"}]}
+    assert c == {"service": [{"name": "kafka"}]}
+
+
+def test_an_unhashable_mark_argument_is_still_a_collection_error_naming_the_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_bad="""
+        import pytest
+
+        @pytest.mark.service(["postgres"])
+        def test_listed():
+            pass
+    """)
+    result = run(pytester, "-p", "no:xdist")
+    result.stdout.fnmatch_lines(["*test_bad.py::test_listed: marker @pytest.mark.service*"])
+    assert result.ret == pytest.ExitCode.INTERRUPTED
