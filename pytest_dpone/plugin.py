@@ -16,12 +16,19 @@ import pytest
 from dpone_ops.checklist_names import CHECK_NAME_RE, CHECK_NAMES
 from pytest_dpone import fixtures
 from pytest_dpone.fixtures import FactTaker
-from pytest_dpone.markers import MARKER_KINDS, MarkBinder, MarkerError, parse_aliases
+from pytest_dpone.markers import (
+    MARKER_KINDS,
+    MarkBinder,
+    MarkerError,
+    MarkRecord,
+    parse_aliases,
+)
 from pytest_dpone.services import KNOWN_SERVICES
 from pytest_dpone.shards import collected_digest, parse_shard
 from pytest_dpone.stash import (
     COLLECTION_KEY,
     FACT_TAKER_KEY,
+    LOCAL_MARKS_KEY,
     MARKS_KEY,
     RECORDER_KEY,
     SETTINGS_KEY,
@@ -165,12 +172,14 @@ def pytest_configure(config: pytest.Config) -> None:
     facts = config.stash[FACT_TAKER_KEY] = FactTaker(config.pluginmanager)
     if config.pluginmanager.hasplugin("benchmark"):
         facts.start()  # every test may carry benchmark stats
+    local_marks = config.stash[LOCAL_MARKS_KEY] = {}
     if hasattr(config, "workerinput"):
-        config.pluginmanager.register(ReportCarrier(facts), "dpone_report_carrier")
+        config.pluginmanager.register(ReportCarrier(facts, local_marks),
+                                      "dpone_report_carrier")
     else:
         from pytest_dpone.recorder import Recorder
 
-        recorder = Recorder(config, settings, facts)
+        recorder = Recorder(config, settings, facts, local_marks)
         config.stash[RECORDER_KEY] = recorder
         config.pluginmanager.register(recorder, "dpone_recorder")
 
@@ -181,6 +190,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if facts is not None:
         facts.stop()
         del config.stash[FACT_TAKER_KEY]
+        del config.stash[LOCAL_MARKS_KEY]
     recorder = config.stash.get(RECORDER_KEY, None)
     if recorder is not None:
         recorder.pytest_unconfigure()
@@ -203,7 +213,8 @@ def pytest_collection_modifyitems(
     yield
     settings = config.stash[SETTINGS_KEY]
     keep: list[pytest.Item] = []
-    marked: dict[str, Any] = {}
+    # The marks of the tests this process runs, for its recorder or report carrier.
+    local_marks = config.stash.get(LOCAL_MARKS_KEY, None)
     binder = MarkBinder(settings.aliases, settings.allowed_services, settings.allowed_checks)
     for item in items:
         try:
@@ -215,7 +226,8 @@ def pytest_collection_modifyitems(
             continue
         if marks:
             item.stash[MARKS_KEY] = marks
-            marked[item.nodeid] = marks
+            if local_marks is not None:
+                local_marks[item.nodeid] = marks
         keep.append(item)
     digest = collected_digest(item.nodeid for item in keep)
     collected_count = len(keep)
@@ -226,12 +238,6 @@ def pytest_collection_modifyitems(
         if dropped:
             config.hook.pytest_deselected(items=dropped)
     items[:] = keep
-    # The marks of the tests this process runs: a plain session's recorder reads them
-    # from here, an xdist worker's carrier puts them on the reports.
-    marks_reader = (config.stash.get(RECORDER_KEY, None)
-                    or config.pluginmanager.get_plugin("dpone_report_carrier"))
-    if marks_reader is not None:
-        marks_reader.local_marks = marked
     info = config.stash.setdefault(COLLECTION_KEY, {"deselected": 0})
     info.update({"collected_digest": digest, "collected_count": collected_count})
     return None
@@ -265,8 +271,8 @@ class ReportCarrier:
     plain session needs none of this: its recorder reads the items directly.
     """
 
-    def __init__(self, facts: FactTaker) -> None:
-        self.local_marks: dict[str, Any] = {}
+    def __init__(self, facts: FactTaker, local_marks: dict[str, MarkRecord]) -> None:
+        self.local_marks = local_marks
         self.taken = facts.taken
 
     @pytest.hookimpl(tryfirst=True)

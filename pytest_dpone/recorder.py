@@ -30,6 +30,7 @@ from dpone_ops.errors import DponeError
 from dpone_ops.journal_format import JOURNAL_FILE
 from pytest_dpone.fixtures import FactTaker
 from pytest_dpone.journal import EvidenceDirBusy, JournalWriter, SessionLock
+from pytest_dpone.markers import MarkRecord
 from pytest_dpone.stash import Settings
 
 # CI metadata worth keeping: identifiers and names, never tokens.
@@ -237,7 +238,8 @@ class CaseLog:
 class Recorder:
     """Collects the session's case records and writes the evidence dir at the end."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, facts: FactTaker) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings, facts: FactTaker,
+                 local_marks: dict[str, MarkRecord]) -> None:
         assert settings.evidence_dir is not None
         self.config = config
         self.settings = settings
@@ -253,7 +255,7 @@ class Recorder:
         # marked test (set by the plugin's collection hook), and what a test recorded,
         # taken after its teardown. Under xdist both stay empty and the workers' reports
         # carry the evidence instead.
-        self.local_marks: dict[str, Any] = {}
+        self.local_marks = local_marks
         self.taken = facts.taken
         self.collection: dict[str, Any] | None = None
         self.selected: int | None = None

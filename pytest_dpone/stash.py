@@ -41,6 +41,9 @@ SETTINGS_KEY = pytest.StashKey[Settings]()
 RECORDER_KEY = pytest.StashKey["Recorder"]()
 # In a process that runs tests of a recording session (plain session or xdist worker).
 FACT_TAKER_KEY = pytest.StashKey["FactTaker"]()
+# Per recording process: node id -> bound marks of the marked tests it runs (filled at
+# collection; read by a plain session's recorder, or put on the reports by a worker).
+LOCAL_MARKS_KEY = pytest.StashKey[dict[str, MarkRecord]]()
 BROKER_KEY = pytest.StashKey["ServiceBroker"]()
 # Per item: the bound evidence marks, and the facts recorded during the current attempt.
 MARKS_KEY = pytest.StashKey[MarkRecord]()
