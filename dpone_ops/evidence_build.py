@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import Field
 
+from dpone_ops.case_set import NOT_RUN, CaseSet, Record, bears_evidence
 from dpone_ops.journal_format import JOURNAL_FILE as JOURNAL_FILE  # re-exported
 from dpone_ops.models.base import Artifact, Stamp, StrictModel
 from dpone_ops.models.evidence import (
@@ -45,8 +46,6 @@ from dpone_ops.models.evidence import (
     ReconciliationEvidence as ReconciliationModel,
 )
 
-Record = Mapping[str, Any]
-
 # Profile defaults for required services (SPEC §6). local_live adds every service its
 # marked tests name; vendor_live requires the managed provider the spec names (BigQuery).
 PROFILE_SERVICES: dict[str, tuple[str, ...]] = {
@@ -64,7 +63,6 @@ ARTIFACT_FILES: dict[str, str] = {
     "release_checks": "release_checks.json",
     "run_manifest": "run_manifest.json",
 }
-NOT_RUN = ("skipped", "xfailed", "xpassed")
 _CODE_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]+")
 
 
@@ -526,33 +524,34 @@ def evidence_cases(cases: Iterable[Record]) -> list[Record]:
     A plain test (no evidence marker, nothing recorded) counts only in the run manifest's
     totals, so the six builders are given this subset, not every case of a large session.
     """
-    return [c for c in cases if c.get("marks") or c.get("facts")]
+    return [c for c in cases if bears_evidence(c)]
 
 
-def build_artifacts(cases: Iterable[Record], run: RunRecord, stamp: Stamp) -> dict[str, Artifact]:
-    """The record artifacts (all but the manifest), keyed by kind, over cases sorted by node id."""
-    bearing = evidence_cases(sort_cases(cases))
+def build_artifacts(cases: CaseSet, run: RunRecord, stamp: Stamp) -> dict[str, Artifact]:
+    """The record artifacts (all but the manifest), keyed by kind, over the evidence-bearing
+    cases sorted by node id."""
+    bearing = sort_cases(cases.bearing)
     return {kind: build(bearing, run, stamp) for kind, build in BUILDERS.items()}
 
 
-def run_totals(cases: Sequence[Record], run: RunRecord) -> dict[str, int]:
+def run_totals(cases: CaseSet, run: RunRecord) -> dict[str, int]:
     """Totals over all tests, as pytest's JUnit XML counts them (xfailed kept apart)."""
-    counts = Counter(c["status"] for c in cases)
+    counts = cases.counts
     return {
-        "tests": sum(counts.values()),
-        "passed": counts["passed"],
-        "failures": counts["failed"],
-        "errors": counts["error"],
-        "skipped": counts["skipped"],
-        "xfailed": counts["xfailed"],
-        "xpassed": counts["xpassed"],
+        "tests": len(cases),
+        "passed": counts.get("passed", 0),
+        "failures": counts.get("failed", 0),
+        "errors": counts.get("error", 0),
+        "skipped": counts.get("skipped", 0),
+        "xfailed": counts.get("xfailed", 0),
+        "xpassed": counts.get("xpassed", 0),
         "deselected": run.collection.deselected if run.collection else 0,
-        "rerun": sum(int(c.get("rerun", 0)) for c in cases),
+        "rerun": cases.rerun,
     }
 
 
 def build_run_manifest(
-    cases: Sequence[Record], run: RunRecord, stamp: Stamp, artifacts: Sequence[ManifestEntry]
+    cases: CaseSet, run: RunRecord, stamp: Stamp, artifacts: Sequence[ManifestEntry]
 ) -> RunManifest:
     """Steps: 1. totals over every test; 2. the run passes only when it exited 0, was not
     interrupted and is complete."""
@@ -572,7 +571,7 @@ def build_run_manifest(
         stamp,
         blockers=blockers,
         complete=run.complete,
-        executed=_any_executed(cases),
+        executed=cases.executed,
         summary=f"{totals['tests']} tests: {totals['passed']} passed, {totals['failures']} "
         f"failed, {totals['errors']} errors, {totals['skipped']} skipped, {totals['xfailed']} "
         f"xfailed; exit status {exit_text}",

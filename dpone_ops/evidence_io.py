@@ -22,12 +22,12 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, ValidationError
 
+from dpone_ops.case_set import CaseSet, Record
 from dpone_ops.errors import InputError
 from dpone_ops.evidence_build import (
     ARTIFACT_FILES,
     JOURNAL_FILE,
     Collection,
-    Record,
     RunRecord,
     build_artifacts,
     build_run_manifest,
@@ -145,7 +145,7 @@ def file_entry(name: str, path: Path) -> ManifestEntry:
 
 
 def write_evidence(
-    out_dir: Path, cases: Iterable[Record], run: RunRecord, stamp: Stamp
+    out_dir: Path, cases: CaseSet, run: RunRecord, stamp: Stamp
 ) -> dict[str, Artifact]:
     """Build and write the six artifacts; the manifest last, listing the others.
 
@@ -155,8 +155,7 @@ def write_evidence(
     """
     # Not sorted here: the record builders sort the cases they read, and the manifest
     # counts every case, in any order.
-    records = list(cases)
-    artifacts = build_artifacts(records, run, stamp)
+    artifacts = build_artifacts(cases, run, stamp)
     entries = []
     written: list[Path] = []
     try:
@@ -172,7 +171,7 @@ def write_evidence(
         journal = out_dir / JOURNAL_FILE
         if journal.is_file():
             entries.append(file_entry("evidence_journal", journal))
-        manifest = build_run_manifest(records, run, stamp, entries)
+        manifest = build_run_manifest(cases, run, stamp, entries)
         write_json(out_dir / ARTIFACT_FILES["run_manifest"], manifest)
     except (InputError, OSError):
         for path in written:

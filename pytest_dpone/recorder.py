@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from dpone_ops import __version__, provenance
+from dpone_ops.case_set import CaseSet
 from dpone_ops.errors import DponeError
 from dpone_ops.journal_format import JOURNAL_FILE
 from pytest_dpone.fixtures import FactTaker
@@ -188,53 +189,6 @@ class _Pending:
         self.worker: str | None = None
 
 
-class CaseLog:
-    """The finished cases in the order they finished, with no container per plain test.
-
-    A plain test (no marks, facts, reruns, skip reason or failure text) is four atoms in
-    parallel lists, so a long session leaves no object per test that the garbage collector
-    counts towards its next pass; the other cases keep their record dict.
-    """
-
-    __slots__ = ("_durations", "_ids", "_records", "_statuses", "_workers")
-
-    def __init__(self) -> None:
-        self._ids: list[str] = []
-        self._statuses: list[str | None] = []  # None: the record is in _records
-        self._durations: list[float] = []
-        self._workers: list[str | None] = []
-        self._records: dict[int, dict[str, Any]] = {}
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def add_plain(self, nodeid: str, status: str | None, duration_ms: float,
-                  worker: str | None) -> None:
-        """A plain case; ``status`` None is reserved for :meth:`add`."""
-        self._ids.append(nodeid)
-        self._statuses.append(status)
-        self._durations.append(duration_ms)
-        self._workers.append(worker)
-
-    def add(self, case: dict[str, Any]) -> None:
-        self._records[len(self._ids)] = case
-        self.add_plain(case["node_id"], None, 0.0, None)
-
-    def records(self) -> list[dict[str, Any]]:
-        """Every case as its record dict (a plain one: node_id, status, duration_ms[, worker])."""
-        cases: list[dict[str, Any]] = []
-        for index, (nodeid, status, duration, worker) in enumerate(
-                zip(self._ids, self._statuses, self._durations, self._workers, strict=True)):
-            if status is None:
-                cases.append(self._records[index])
-            elif worker is None:
-                cases.append({"node_id": nodeid, "status": status, "duration_ms": duration})
-            else:
-                cases.append({"node_id": nodeid, "status": status, "duration_ms": duration,
-                              "worker": worker})
-        return cases
-
-
 class Recorder:
     """Collects the session's case records and writes the evidence dir at the end."""
 
@@ -244,7 +198,9 @@ class Recorder:
         self.config = config
         self.settings = settings
         self.evidence_dir: Path = settings.evidence_dir
-        self.cases = CaseLog()
+        # Every finished case counted by status; the evidence-bearing ones kept whole. A plain
+        # test leaves nothing behind but one journal line and a count.
+        self.cases = CaseSet()
         self.pending: dict[str, _Pending] = {}
         # The plain fast path (every phase passed, nothing carried): node id -> seconds so
         # far, before and after its call phase passed, and the xdist worker it ran on.
@@ -501,12 +457,11 @@ class Recorder:
 
     def _record_plain(self, nodeid: str, status: str, seconds: float,
                       worker: str | None) -> None:
-        """A case that is three or four atoms; its journal line is formatted directly
-        (same bytes as the general path's)."""
-        duration_ms = round(seconds * 1000, 3)
-        self.cases.add_plain(nodeid, status, duration_ms, worker)
+        """A case that is three or four atoms: counted, and its journal line formatted
+        directly (same bytes as the general path's)."""
+        self.cases.add_plain(status)
         if self.journal is not None:
-            self.journal.plain_case(nodeid, status, duration_ms, worker)
+            self.journal.plain_case(nodeid, status, round(seconds * 1000, 3), worker)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(
@@ -568,7 +523,7 @@ class Recorder:
         )
         stamp = Stamp(release=run.release, profile=run.profile, commit_sha=run.commit_sha,
                       generated_at=provenance.now())
-        cases, self.cases = self.cases.records(), CaseLog()
+        cases, self.cases = self.cases, CaseSet()
         try:
             written = write_evidence(self.evidence_dir, cases, run, stamp)
         except (DponeError, OSError) as exc:

@@ -84,8 +84,8 @@ def parse_shard(value: str, *, environ: Mapping[str, str] | None = None) -> Shar
 
 def collected_digest(node_ids: Iterable[str]) -> str:
     """sha256 over the sorted, newline-joined node ids of the whole collected set."""
-    digest = hashlib.sha256()
-    for node_id in sorted(node_ids):
-        digest.update(node_id.encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
+    # One buffer, one update: the same bytes as updating per node id, without two method
+    # calls per collected test.
+    ordered = sorted(node_ids)
+    text = "\n".join(ordered) + "\n" if ordered else ""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -7,13 +7,15 @@ carry evidence, and the garbage collector is paused only while the artifacts are
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dpone_ops.case_set import NOT_RUN, CaseSet
 from dpone_ops.evidence_build import BUILDERS, RunRecord, evidence_cases, sort_cases
 from dpone_ops.models.base import Stamp
-from pytest_dpone.recorder import CaseLog
 from tests._plugin_support import COMMIT, journal_cases, load_evidence, normalized, run
 
 pytest_plugins = ["pytester"]
@@ -268,30 +270,26 @@ def test_record_builders_read_only_the_cases_that_carry_evidence(
         assert build(subset, run_record, stamp) == build(every, run_record, stamp), kind
 
 
-PLAIN_OR_FULL = st.one_of(
-    st.tuples(st.just("plain"), st.sampled_from(["passed", "failed"]),
-              st.floats(0, 1e6, allow_nan=False), st.one_of(st.none(), st.just("gw1"))),
-    st.tuples(st.just("full"), st.sampled_from(["skipped", "error"]),
-              st.floats(0, 1e6, allow_nan=False), st.just("skip reason")),
-)
-
-
-@given(entries=st.lists(PLAIN_OR_FULL, max_size=30))
-def test_the_case_log_gives_back_every_case_in_finish_order(
-    entries: list[tuple[str, str, float, str | None]],
+@given(cases=sessions(), reruns=st.lists(st.integers(0, 3), max_size=12),
+       plain=st.lists(st.sampled_from(["passed", "failed", "skipped", "xpassed"]), max_size=20))
+def test_a_case_set_counts_every_case_and_keeps_only_the_evidence_bearing_ones(
+    cases: list[dict[str, object]], reruns: list[int], plain: list[str]
 ) -> None:
-    log, expected = CaseLog(), []
-    for index, (shape, status, duration, extra) in enumerate(entries):
-        nodeid = f"t.py::test_{index}"
-        if shape == "plain":
-            log.add_plain(nodeid, status, duration, extra)
-            case = {"node_id": nodeid, "status": status, "duration_ms": duration}
-            if extra is not None:
-                case["worker"] = extra
-        else:
-            case = {"node_id": nodeid, "status": status, "duration_ms": duration,
-                    "skip_reason": extra}
-            log.add(case)
-        expected.append(case)
-    assert len(log) == len(expected)
-    assert log.records() == expected
+    for case, rerun in zip(cases, reruns, strict=False):  # either list may be longer
+        if rerun:
+            case["rerun"] = rerun
+    case_set = CaseSet()
+    for case in cases:
+        case_set.add(case)
+    for status in plain:
+        case_set.add_plain(status)
+    everything = [*cases, *({"node_id": f"p.py::test_{i}", "status": status}
+                            for i, status in enumerate(plain))]
+    assert case_set.counts == Counter(str(c["status"]) for c in everything)
+    assert len(case_set) == len(everything)
+    assert case_set.rerun == sum(reruns[:len(cases)])
+    assert case_set.bearing == evidence_cases(cases)
+    assert case_set.executed is any(c["status"] not in NOT_RUN for c in everything)
+    whole = CaseSet.of(everything)
+    assert (whole.counts, whole.rerun, whole.bearing) == (
+        case_set.counts, case_set.rerun, case_set.bearing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from dpone_ops.errors import InputError
 from dpone_ops.evidence_io import read_journal
 from pytest_dpone.markers import parse_aliases
 from pytest_dpone.recorder import redact_argv
-from pytest_dpone.shards import parse_shard, shard_of
+from pytest_dpone.shards import collected_digest, parse_shard, shard_of
 
 
 @given(st.lists(st.text(min_size=1), max_size=30), st.integers(min_value=1, max_value=9))
@@ -111,3 +112,12 @@ def test_auto_shard_reads_the_ci_slot(environ: dict[str, str], index: int, count
 def test_auto_shard_outside_ci_is_a_usage_error() -> None:
     with pytest.raises(pytest.UsageError, match="--dpone-shard=auto"):
         parse_shard("auto", environ={})
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=12), max_size=30))
+def test_the_collected_digest_is_sha256_over_the_sorted_node_ids_one_per_line(
+    node_ids: list[str],
+) -> None:
+    # The shards of one run compare this digest: its bytes are part of the contract.
+    lines = b"".join(node_id.encode("utf-8") + b"\n" for node_id in sorted(node_ids))
+    assert collected_digest(iter(node_ids)) == hashlib.sha256(lines).hexdigest()

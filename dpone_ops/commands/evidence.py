@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dpone_ops import provenance
+from dpone_ops.case_set import CaseSet
 from dpone_ops.commands.common import add_output_args
 from dpone_ops.errors import InputError, UsageError
 from dpone_ops.evidence_build import ARTIFACT_FILES, JOURNAL_FILE, RunRecord
@@ -172,7 +173,7 @@ def run_merge(args: argparse.Namespace) -> int:
     out: Path = args.output_dir
     stamp = _stamp(run)
     atomic_write_text(out / JOURNAL_FILE, journal_text(run, cases))
-    artifacts = write_evidence(out, cases, run, stamp)
+    artifacts = write_evidence(out, CaseSet.of(cases), run, stamp)
     sources = [
         ShardSource(
             dir=name, id=j.run.shard.id if j.run.shard else None,
@@ -215,7 +216,7 @@ def run_recover(args: argparse.Namespace) -> int:
     stamp = _stamp(journal.run)
     if out.resolve() != args.dir.resolve():
         atomic_write_text(out / JOURNAL_FILE, (args.dir / JOURNAL_FILE).read_text("utf-8"))
-    artifacts = write_evidence(out, journal.cases, journal.run, stamp)
+    artifacts = write_evidence(out, CaseSet.of(journal.cases), journal.run, stamp)
     blockers = [f"{k}.not_passed" for k, m in artifacts.items() if not m.passed]
     report = EvidenceRecovery.build(
         stamp,
