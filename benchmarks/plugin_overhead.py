@@ -39,6 +39,7 @@ Writes ``plugin_overhead.json`` and ``plugin_overhead.md`` into ``--output-dir``
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -301,6 +302,18 @@ def combine(paths: Sequence[Path], output_dir: Path) -> int:
     return 0
 
 
+# Import name -> distribution of every plugin a measured variant loads with ``-p``.
+PEER_MODULES = {"pytest_reportlog": "pytest-reportlog", "pytest_jsonreport": "pytest-json-report"}
+
+
+def missing_plugins(workers_list: Sequence[int]) -> list[str]:
+    """Distributions a run with these ``-n`` values needs that are not importable."""
+    needed = dict(PEER_MODULES)
+    if any(workers_list):
+        needed["xdist"] = "pytest-xdist"
+    return [dist for module, dist in needed.items() if importlib.util.find_spec(module) is None]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tests", type=int, default=20_000)
@@ -323,6 +336,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.combine:
         return combine(args.combine, args.output_dir)
     workers_list = args.workers or [0, 2]
+    missing = missing_plugins(workers_list)
+    if missing:
+        # Before the warm-up: otherwise the first child dies with an ImportError traceback.
+        raise SystemExit(f"not installed: {', '.join(missing)} "
+                         '(pip install -e ".[perf]" installs every measured peer)')
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_", "PYTHONDONTWRITEBYTECODE", "COV_"))}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
