@@ -30,7 +30,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 # Run as a script, this file's folder is on sys.path: the suite and variants are shared.
-from plugin_overhead import BARE, CONTROL, DPONE, missing_plugins, variants, write_suite
+from plugin_overhead import (
+    BARE,
+    CONTROL,
+    DPONE,
+    PEER_MODULES,
+    missing_plugins,
+    variants,
+    write_suite,
+)
 
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
@@ -75,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         unknown = [n for n in names if n not in runs]
         if unknown:
             raise SystemExit(f"unknown variant(s) {unknown}; known: {list(runs)}")
-        peers = {"pytest-reportlog", "pytest-json-report"} & set(names)
+        # The peer variants are named after their distributions.
+        peers = set(PEER_MODULES.values()) & set(names)
         missing = [dist for dist in missing_plugins([0]) if dist in peers]
         if missing:
             raise SystemExit(f"not installed: {', '.join(missing)} (pip install -e \".[perf]\")")

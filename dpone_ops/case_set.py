@@ -41,8 +41,7 @@ class CaseSet:
         return sum(self.counts.values())
 
     def add(self, case: Record) -> None:
-        status = case["status"]
-        self.counts[status] = self.counts.get(status, 0) + 1
+        self.add_plain(case["status"])
         self.rerun += int(case.get("rerun", 0))
         if bears_evidence(case):
             self.bearing.append(case)

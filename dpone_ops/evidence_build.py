@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import Field
 
-from dpone_ops.case_set import NOT_RUN, CaseSet, Record, bears_evidence
+from dpone_ops.case_set import NOT_RUN, CaseSet, Record
 from dpone_ops.journal_format import JOURNAL_FILE as JOURNAL_FILE  # re-exported
 from dpone_ops.models.base import Artifact, Stamp, StrictModel
 from dpone_ops.models.evidence import (
@@ -518,18 +518,13 @@ def sort_cases(cases: Iterable[Record]) -> list[Record]:
     return sorted(cases, key=lambda c: c["node_id"])
 
 
-def evidence_cases(cases: Iterable[Record]) -> list[Record]:
-    """The cases that carry marks or facts: the only ones a record builder reads.
-
-    A plain test (no evidence marker, nothing recorded) counts only in the run manifest's
-    totals, so the six builders are given this subset, not every case of a large session.
-    """
-    return [c for c in cases if bears_evidence(c)]
-
-
 def build_artifacts(cases: CaseSet, run: RunRecord, stamp: Stamp) -> dict[str, Artifact]:
     """The record artifacts (all but the manifest), keyed by kind, over the evidence-bearing
-    cases sorted by node id."""
+    cases sorted by node id.
+
+    A plain test (no evidence marker, nothing recorded) counts only in the run manifest's
+    totals, so the six builders are given ``cases.bearing``, not every case of a session.
+    """
     bearing = sort_cases(cases.bearing)
     return {kind: build(bearing, run, stamp) for kind, build in BUILDERS.items()}
 

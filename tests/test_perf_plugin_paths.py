@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dpone_ops.case_set import NOT_RUN, CaseSet
-from dpone_ops.evidence_build import BUILDERS, RunRecord, evidence_cases, sort_cases
+from dpone_ops.evidence_build import BUILDERS, RunRecord, sort_cases
 from dpone_ops.models.base import Stamp
 from tests._plugin_support import COMMIT, journal_cases, load_evidence, normalized, run
 
@@ -264,7 +264,7 @@ def test_record_builders_read_only_the_cases_that_carry_evidence(
     stamp = Stamp(commit_sha=COMMIT, generated_at="2026-12-01T00:00:01Z")
     every = sort_cases([*cases, *({"node_id": f"p.py::test_{i}", "status": "passed",
                                    "duration_ms": 1.0} for i in range(plain))])
-    subset = evidence_cases(every)
+    subset = sort_cases(CaseSet.of(every).bearing)  # what build_artifacts hands them
     assert all("marks" in c or "facts" in c for c in subset)
     for kind, build in BUILDERS.items():
         assert build(subset, run_record, stamp) == build(every, run_record, stamp), kind
@@ -288,7 +288,7 @@ def test_a_case_set_counts_every_case_and_keeps_only_the_evidence_bearing_ones(
     assert case_set.counts == Counter(str(c["status"]) for c in everything)
     assert len(case_set) == len(everything)
     assert case_set.rerun == sum(reruns[:len(cases)])
-    assert case_set.bearing == evidence_cases(cases)
+    assert case_set.bearing == [c for c in cases if "marks" in c or "facts" in c]
     assert case_set.executed is any(c["status"] not in NOT_RUN for c in everything)
     whole = CaseSet.of(everything)
     assert (whole.counts, whole.rerun, whole.bearing) == (
