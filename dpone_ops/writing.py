@@ -32,10 +32,89 @@ def parse_format(value: str) -> OutputFormat:
 
 
 def canonical_json(data: Any) -> str:
-    """Sorted keys, 2-space indent, UTF-8 text, trailing newline, no NaN/Infinity."""
+    """Sorted keys, 2-space indent, UTF-8 text, trailing newline, no NaN/Infinity.
+
+    The text of ``json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False,
+    allow_nan=False)``. With ``indent`` the standard library encodes in pure Python through
+    nested generators; :func:`_indented` writes the same text about twice as fast for the
+    plain JSON values a model dump is made of, and hands anything else to ``json.dumps``.
+    """
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json")
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        return _indented(data) + "\n"
+    except (_NotPlain, RecursionError):
+        # A tuple, a subclass, a non-string key, NaN, a cycle: the library's own rules
+        # (and errors) apply.
+        return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False,
+                          allow_nan=False) + "\n"
+
+
+class _NotPlain(Exception):
+    """A value :func:`_indented` leaves to ``json.dumps``."""
+
+
+_string = json.encoder.encode_basestring  # ensure_ascii=False, as json.dumps uses it
+_INFINITIES = (float("-inf"), float("inf"))
+
+
+def _indented(data: Any) -> str:
+    parts: list[str] = []
+    append = parts.append
+
+    def encode(value: Any, pad: str) -> None:
+        kind = type(value)
+        if kind is dict:
+            if not value:
+                append("{}")
+                return
+            inner = pad + "  "
+            separator = "{\n" + inner
+            for key in sorted(value):
+                if type(key) is not str:
+                    raise _NotPlain
+                item = value[key]
+                # Strings and nulls are most of a receipt's leaves: written in one append.
+                if type(item) is str:
+                    append(separator + _string(key) + ": " + _string(item))
+                elif item is None:
+                    append(separator + _string(key) + ": null")
+                else:
+                    append(separator + _string(key) + ": ")
+                    encode(item, inner)
+                separator = ",\n" + inner
+            append("\n" + pad + "}")
+        elif kind is list:
+            if not value:
+                append("[]")
+                return
+            inner = pad + "  "
+            separator = "[\n" + inner
+            for item in value:
+                if type(item) is str:
+                    append(separator + _string(item))
+                else:
+                    append(separator)
+                    encode(item, inner)
+                separator = ",\n" + inner
+            append("\n" + pad + "]")
+        elif kind is str:
+            append(_string(value))
+        elif value is None:
+            append("null")
+        elif value is True:
+            append("true")
+        elif value is False:
+            append("false")
+        elif kind is int:
+            append(int.__repr__(value))
+        elif kind is float and value == value and value not in _INFINITIES:
+            append(float.__repr__(value))
+        else:
+            raise _NotPlain
+
+    encode(data, "")
+    return "".join(parts)
 
 
 def canonical_bytes(data: Any) -> bytes:

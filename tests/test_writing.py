@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import enum
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,40 @@ def test_canonical_json_round_trips_through_the_strict_reader(value: Any) -> Non
     assert text.endswith("\n")
     assert loads_strict(text) == value
     assert canonical_json(loads_strict(text)) == text
+
+
+class _Colour(enum.StrEnum):
+    RED = "red"
+
+
+# Beyond plain JSON: what the fast writer must hand to json.dumps unchanged.
+odd_values = st.recursive(
+    json_values | st.floats() | st.tuples(st.integers()) | st.sampled_from([_Colour.RED, True])
+    | st.integers(min_value=-(2**70), max_value=2**70),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8) | st.integers() | st.none(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(odd_values)
+@settings(max_examples=400, deadline=None)
+def test_canonical_json_is_exactly_the_text_of_json_dumps(value: Any) -> None:
+    try:
+        expected = json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False,
+                              allow_nan=False) + "\n"
+    except (ValueError, TypeError) as exc:
+        with pytest.raises(type(exc)):
+            canonical_json(value)
+    else:
+        assert canonical_json(value) == expected
+
+
+def test_canonical_json_of_a_cycle_fails_as_json_dumps_does() -> None:
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError, match="Circular reference"):
+        canonical_json({"a": cycle})
 
 
 @given(st.dictionaries(st.text(max_size=5), st.integers(), min_size=2, max_size=6))
