@@ -227,8 +227,10 @@ class MarkBinder:
         self.allowed_services = allowed_services
         self.allowed_checks = allowed_checks
         self._names = frozenset(MARKER_KINDS) | frozenset(aliases)
-        # Keyed by the parent node (hashed by node id, compared by identity).
-        self._inherited: dict[Any, tuple[pytest.Mark, ...]] = {}
+        # Keyed by ``id()`` of the parent node, which every item holds alive during
+        # collection: a node's own ``__hash__`` is a Python call per lookup. The node is
+        # kept beside its marks, so a reused id can never match.
+        self._inherited: dict[int, tuple[Any, tuple[pytest.Mark, ...]]] = {}
         # Equal marks bind to one shared record: 2,000 marked tests in a suite often carry
         # a handful of distinct mark sets, and every record kept is objects that each
         # garbage collection pass of the run walks again.
@@ -238,18 +240,21 @@ class MarkBinder:
         """Evidence marks of ``node`` and its parents, nearest first (as iter_markers)."""
         if node is None:
             return ()
-        cached = self._inherited.get(node)
-        if cached is None:
-            own = tuple(m for m in node.own_markers if m.name in self._names)
-            cached = self._inherited[node] = own + self._marks_of_chain(node.parent)
-        return cached
+        cached = self._inherited.get(id(node))
+        if cached is not None and cached[0] is node:
+            return cached[1]
+        own = tuple(m for m in node.own_markers if m.name in self._names)
+        marks = own + self._marks_of_chain(node.parent)
+        self._inherited[id(node)] = (node, marks)
+        return marks
 
     def bind(self, item: pytest.Item) -> MarkRecord:
         """All evidence marks of ``item`` as a JSON-safe record; raises :class:`MarkerError`.
 
         Items with equal marks get the same record object: it is read-only.
         """
-        own = [m for m in item.own_markers if m.name in self._names]
+        own_markers = item.own_markers
+        own = [m for m in own_markers if m.name in self._names] if own_markers else ()
         inherited = self._marks_of_chain(item.parent)
         if not own and not inherited:
             return {}
