@@ -176,6 +176,8 @@ def measure(suite: Path, out: Path, tests: int, rounds: int, workers: int,
     run_once(suite, out, [*runs[DPONE], *warm], workers, env, pyc)
     check_evidence(out, tests)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+    if pairing == "shared":
+        return measure_shared(suite, out, rounds, workers, env, pyc)
     if pairing == "simultaneous":
         others = [name for name in runs if name != BARE]
         cpus = sorted(os.sched_getaffinity(0))[:2]
@@ -196,6 +198,42 @@ def measure(suite: Path, out: Path, tests: int, rounds: int, workers: int,
                       for name in names[shift:] + names[:shift]}
         for name, sample in this_round.items():
             samples[name].append(_against(sample, this_round[BARE]))
+        print(f"  -n {workers}: round {number + 1}/{rounds} done", file=sys.stderr)
+    return samples
+
+
+def measure_shared(suite: Path, out: Path, rounds: int, workers: int, env: dict[str, str],
+                   pyc: str) -> dict[str, list[dict[str, float]]]:
+    """Every variant started together with a bare run on the same CPU, each compared with it.
+
+    The two runs of a pair share one CPU (in-process: pinned to it; under ``-n``: both
+    process trees share every CPU), so the kernel interleaves them every few milliseconds
+    and a slow spell of the shared host lands on both sides of the ratio alike. With two
+    CPUs, two pairs run at once, one per CPU. Which run of a pair starts first alternates
+    by round; the order of the variants rotates by one every round.
+    """
+    names = [name for name in variants(out) if name != BARE]
+    cpus = sorted(os.sched_getaffinity(0))
+    slots: list[int | None] = [None] if workers else list(cpus[:2])
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in [BARE, *names]}
+    for number in range(rounds):
+        shift = number % len(names)
+        order = names[shift:] + names[:shift]
+        for first in range(0, len(order), len(slots)):
+            started = []
+            batch = zip(order[first:first + len(slots)], slots, strict=False)  # last: fewer
+            for index, (name, cpu) in enumerate(batch):
+                bare_out, run_out = out.parent / f"pair{index}-bare", out.parent / f"pair{index}"
+                runs = [(BARE, bare_out, []), (name, run_out, variants(run_out)[name])]
+                if number % 2:
+                    runs.reverse()
+                started.append({label: (_start(suite, path, extra, workers, env, pyc, cpu), path)
+                                for label, path, extra in runs})
+            for pair in started:
+                done = {label: _finish(*proc, path) for label, (proc, path) in pair.items()}
+                name = next(label for label in done if label != BARE)
+                samples[BARE].append(_against(done[BARE], done[BARE]))
+                samples[name].append(_against(done[name], done[BARE]))
         print(f"  -n {workers}: round {number + 1}/{rounds} done", file=sys.stderr)
     return samples
 
@@ -242,8 +280,10 @@ def markdown(report: dict[str, Any]) -> str:
         pairing = report.get("pairing", {}).get(workers, "sequential")
         lines += [
             f"**{'in-process (no -n)' if workers == '0' else f'-n {workers}'}**, "
-            + ("each run beside a bare run on the other CPU" if pairing == "simultaneous"
-               else "one run at a time"),
+            + {"shared": "each run started with a bare run on the same CPU"
+               + (" (two pairs at once)" if workers == "0" else "s"),
+               "simultaneous": "each run beside a bare run on the other CPU"}.get(
+                   pairing, "one run at a time"),
             "",
             "| variant | median wall s | median CPU s | ratio to bare (wall) "
             "| ratio to bare (CPU) | max RSS MiB | output |",
@@ -322,10 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="pytest-xdist -n values to measure, repeatable; 0 is no xdist "
                         "(default: 0 and 2)")
     parser.add_argument("--pyc", choices=("warm", "off"), default="warm")
-    parser.add_argument("--pairing", choices=("simultaneous", "sequential"),
-                        default="simultaneous",
-                        help="in-process runs: beside a bare run on the other CPU "
-                        "(default), or one at a time; -n runs are always sequential")
+    parser.add_argument("--pairing", choices=("shared", "simultaneous", "sequential"),
+                        default="shared",
+                        help="shared (default): each run started with a bare run on the "
+                        "same CPU (under -n: the same CPUs), two pairs at once in-process; "
+                        "simultaneous: in-process runs beside a bare run on the other CPU; "
+                        "sequential: one run at a time")
     parser.add_argument("--output-dir", type=Path, default=Path("benchmark-results"))
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="where the suite is generated (default: a temp dir)")
@@ -353,9 +395,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = Path(tmp) / "out"
         results, pairing = {}, {}
         for workers in workers_list:
-            pairing[str(workers)] = (
-                "simultaneous" if args.pairing == "simultaneous" and workers == 0
-                and len(os.sched_getaffinity(0)) >= 2 else "sequential")
+            pairing[str(workers)] = args.pairing
+            if (args.pyc == "off" and args.pairing == "shared") \
+                    or (args.pairing == "simultaneous" and workers != 0) \
+                    or (args.pairing != "sequential" and len(os.sched_getaffinity(0)) < 2):
+                # Concurrent runs would delete each other's bytecode caches (--pyc off),
+                # or there is no second CPU to pin to.
+                pairing[str(workers)] = "sequential"
             results[str(workers)] = summarise(measure(
                 suite, out, tests, args.rounds, workers, env, args.pyc, pairing[str(workers)]))
     report = {
