@@ -25,40 +25,47 @@ from collections.abc import Sequence
 from pathlib import Path
 
 # Run as a script, this file's folder is on sys.path: the suite and runners are shared.
-from plugin_overhead import BARE, _finish, _start, check_evidence, write_suite
+from plugin_overhead import (
+    DPONE,
+    Contender,
+    arguments_of,
+    check_evidence,
+    paired_rounds,
+    run_once,
+    variants,
+    write_suite,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDER = "pytest_dpone/recorder.py"
 JOURNAL = "pytest_dpone/journal.py"
-_NO_ARTIFACTS = (RECORDER, "    def _write_artifacts(self, footer: dict[str, Any]) -> None:\n",
-                 "        return\n")
-_NO_REPORTS = (RECORDER,
-               "    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:\n",
-               "        return\n")
-_NO_WRITES = (JOURNAL, "            written = os.write(self._fd, data)\n", None)
-# Variant -> cuts: (file, line to find, line inserted after it, or None to drop the line).
-CUTS: dict[str, list[tuple[str, str, str | None]]] = {
+_ARTIFACTS = "    def _write_artifacts(self, footer: dict[str, Any]) -> None:\n"
+_REPORTS = "    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:\n"
+_WRITE = "            written = os.write(self._fd, data)\n"
+# A cut: (file, text that must occur exactly once, what replaces it).
+_NO_ARTIFACTS = (RECORDER, _ARTIFACTS, _ARTIFACTS + "        return\n")
+_NO_REPORTS = (RECORDER, _REPORTS, _REPORTS + "        return\n")
+_NO_WRITES = (JOURNAL, _WRITE, "            written = len(data)\n")
+CUTS: dict[str, list[tuple[str, str, str]]] = {
     "pytest-dpone": [],
     "no session-end artifacts": [_NO_ARTIFACTS],
     "no journal write(2)": [_NO_WRITES],
     "no artifacts, no journal write(2)": [_NO_ARTIFACTS, _NO_WRITES],
     "no artifacts, report hook returns at once": [_NO_ARTIFACTS, _NO_REPORTS],
 }
-_WRITTEN = "            written = len(data)\n"  # what _NO_WRITES puts in place of the write
 
 
-def make_copy(target: Path, cuts: list[tuple[str, str, str | None]]) -> Path:
+def make_copy(target: Path, cuts: list[tuple[str, str, str]]) -> Path:
     """This checkout's two packages under ``target`` with ``cuts`` applied."""
     for package in ("pytest_dpone", "dpone_ops"):
         shutil.copytree(ROOT / package, target / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    for name, line, after in cuts:
+    for name, old, new in cuts:
         path = target / name
         text = path.read_text(encoding="utf-8")
-        if text.count(line) != 1:
-            raise SystemExit(f"cut no longer matches {name}: {line.strip()!r}")
-        text = text.replace(line, line + after if after is not None else _WRITTEN)
-        path.write_text(text, encoding="utf-8")
+        if text.count(old) != 1:
+            raise SystemExit(f"cut no longer matches {name}: {old.strip()!r}")
+        path.write_text(text.replace(old, new), encoding="utf-8")
     return target
 
 
@@ -70,47 +77,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("PYTEST_", "PYTHONDONTWRITEBYTECODE", "COV_", "PYTHONPATH"))}
     base.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONHASHSEED="0")
-    cpus = sorted(os.sched_getaffinity(0))[:2]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         suite = work / "suite"
         tests = write_suite(suite, args.tests)
-        envs = {name: {**base, "PYTHONPATH": str(make_copy(work / f"copy{i}", cuts))}
-                for i, (name, cuts) in enumerate(CUTS.items())}
-        names = list(CUTS)
-        for name in names:  # warm-up: every copy's bytecode written once
-            out = work / "warm"
-            proc = _start(suite, out, ["-p", "pytest_dpone.plugin",
-                                       f"--dpone-evidence-dir={out}"], 0, envs[name], "warm", None)
-            _finish(*proc, out)
-            if name == "pytest-dpone":
-                check_evidence(out, tests)
-        ratios: dict[str, list[float]] = {name: [] for name in names}
-        for number in range(args.rounds):
-            order = names[number % len(names):] + names[:number % len(names)]
-            for first in range(0, len(order), len(cpus)):
-                started = []
-                for slot, (name, cpu) in enumerate(zip(order[first:first + len(cpus)], cpus,
-                                                       strict=False)):
-                    bare_out, run_out = work / f"bare{slot}", work / f"run{slot}"
-                    extra = ["-p", "pytest_dpone.plugin", f"--dpone-evidence-dir={run_out}"]
-                    pair = [(BARE, bare_out, [], base), (name, run_out, extra, envs[name])]
-                    if number % 2:
-                        pair.reverse()
-                    started.append({label: (_start(suite, out, ex, 0, env, "warm", cpu), out)
-                                    for label, out, ex, env in pair})
-                for runs in started:
-                    done = {label: _finish(*proc, out) for label, (proc, out) in runs.items()}
-                    name = next(label for label in done if label != BARE)
-                    ratios[name].append(done[name]["cpu_s"] / done[BARE]["cpu_s"])
-            print(f"  round {number + 1}/{args.rounds} done", file=sys.stderr)
+        arguments = arguments_of(DPONE)
+        contenders: dict[str, Contender] = {
+            name: (arguments, {**base, "PYTHONPATH": str(make_copy(work / f"copy{i}", cuts))})
+            for i, (name, cuts) in enumerate(CUTS.items())}
+        warm = work / "warm"
+        for name, (_, env) in contenders.items():  # warm-up: every copy's bytecode written
+            run_once(suite, warm, variants(warm)[DPONE], 0, env, "warm")
+            if not CUTS[name]:
+                check_evidence(warm, tests)
+        samples = paired_rounds(suite, work, args.rounds, 0, "warm", base, contenders)
     print(f"{tests:,} tests, {args.rounds} rounds; CPU time over a bare pytest run started "
           "with it on the same CPU\n")
     print("| variant | median ratio | rounds |")
     print("|---|---|---|")
-    for name in names:
-        rounds = ", ".join(f"{r:.3f}" for r in ratios[name])
-        print(f"| {name} | {statistics.median(ratios[name]):.3f} | {rounds} |")
+    for name in CUTS:
+        ratios = [run["cpu_s"] / run["bare_cpu_s"] for run in samples[name]]
+        rounds = ", ".join(f"{r:.3f}" for r in ratios)
+        print(f"| {name} | {statistics.median(ratios):.3f} | {rounds} |")
     return 0
 
 

@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,9 +175,10 @@ def measure(suite: Path, out: Path, tests: int, rounds: int, workers: int,
     warm = [arg for name, extra in runs.items() if name != DPONE for arg in extra]
     run_once(suite, out, [*runs[DPONE], *warm], workers, env, pyc)
     check_evidence(out, tests)
-    samples: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
     if pairing == "shared":
-        return measure_shared(suite, out, rounds, workers, env, pyc)
+        contenders = {name: (arguments_of(name), env) for name in runs if name != BARE}
+        return paired_rounds(suite, out.parent, rounds, workers, pyc, env, contenders)
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
     if pairing == "simultaneous":
         others = [name for name in runs if name != BARE]
         cpus = sorted(os.sched_getaffinity(0))[:2]
@@ -202,19 +203,23 @@ def measure(suite: Path, out: Path, tests: int, rounds: int, workers: int,
     return samples
 
 
-def measure_shared(suite: Path, out: Path, rounds: int, workers: int, env: dict[str, str],
-                   pyc: str) -> dict[str, list[dict[str, float]]]:
-    """Every variant started together with a bare run on the same CPU, each compared with it.
+# A contender of paired rounds: its pytest arguments for an output dir, and its environment.
+Contender = tuple[Callable[[Path], list[str]], dict[str, str]]
+
+
+def paired_rounds(suite: Path, work: Path, rounds: int, workers: int, pyc: str,
+                  bare_env: dict[str, str], contenders: dict[str, Contender]
+                  ) -> dict[str, list[dict[str, float]]]:
+    """Every contender started together with a bare run on the same CPU, compared with it.
 
     The two runs of a pair share one CPU (in-process: pinned to it; under ``-n``: both
     process trees share every CPU), so the kernel interleaves them every few milliseconds
     and a slow spell of the shared host lands on both sides of the ratio alike. With two
     CPUs, two pairs run at once, one per CPU. Which run of a pair starts first alternates
-    by round; the order of the variants rotates by one every round.
+    by round; the order of the contenders rotates by one every round.
     """
-    names = [name for name in variants(out) if name != BARE]
-    cpus = sorted(os.sched_getaffinity(0))
-    slots: list[int | None] = [None] if workers else list(cpus[:2])
+    names = list(contenders)
+    slots: list[int | None] = [None] if workers else list(sorted(os.sched_getaffinity(0))[:2])
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in [BARE, *names]}
     for number in range(rounds):
         shift = number % len(names)
@@ -223,12 +228,13 @@ def measure_shared(suite: Path, out: Path, rounds: int, workers: int, env: dict[
             started = []
             batch = zip(order[first:first + len(slots)], slots, strict=False)  # last: fewer
             for index, (name, cpu) in enumerate(batch):
-                bare_out, run_out = out.parent / f"pair{index}-bare", out.parent / f"pair{index}"
-                runs = [(BARE, bare_out, []), (name, run_out, variants(run_out)[name])]
+                bare_out, run_out = work / f"pair{index}-bare", work / f"pair{index}"
+                arguments, env = contenders[name]
+                runs = [(BARE, bare_out, [], bare_env), (name, run_out, arguments(run_out), env)]
                 if number % 2:
                     runs.reverse()
                 started.append({label: (_start(suite, path, extra, workers, env, pyc, cpu), path)
-                                for label, path, extra in runs})
+                                for label, path, extra, env in runs})
             for pair in started:
                 done = {label: _finish(*proc, path) for label, (proc, path) in pair.items()}
                 name = next(label for label in done if label != BARE)
@@ -236,6 +242,11 @@ def measure_shared(suite: Path, out: Path, rounds: int, workers: int, env: dict[
                 samples[name].append(_against(done[name], done[BARE]))
         print(f"  -n {workers}: round {number + 1}/{rounds} done", file=sys.stderr)
     return samples
+
+
+def arguments_of(name: str) -> Callable[[Path], list[str]]:
+    """The pytest arguments of variant ``name`` for a given output dir."""
+    return lambda out: variants(out)[name]
 
 
 def check_evidence(out: Path, tests: int) -> None:
