@@ -131,7 +131,8 @@ def _start(suite: Path, out: Path, extra: list[str], workers: int, env: dict[str
 def _finish(proc: subprocess.Popen[bytes], start: float, argv: list[str],
             out: Path) -> dict[str, float]:
     assert proc.stderr is not None
-    err = proc.stderr.read()
+    with proc.stderr:
+        err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
