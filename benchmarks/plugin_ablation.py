@@ -67,6 +67,32 @@ _FLOOR_LINE = (
     "        return\n"
 )
 _FLOOR = (RECORDER, _REPORTS, _REPORTS + _FLOOR_LINE)
+# A stand-in for artifacts written without pydantic: seven files of plain json.dumps, each
+# holding the run facts, the status counts and (in one of them) every evidence-bearing case,
+# written atomically with fsync. It builds no verdicts, so it costs less than a real
+# pydantic-free writer would: a lower bound of what that design saves.
+_PLAIN_JSON = (
+    "        import json\n"
+    "        run = {**self.run, 'collection': self.collection, **footer}\n"
+    "        for index, name in enumerate(('service_markers', 'state_evidence',\n"
+    "                'reconciliation_evidence', 'performance_metrics',\n"
+    "                'certification_report', 'release_checks', 'run_manifest')):\n"
+    "            rows = [dict(case) for case in self.cases.bearing] if index == 0 else []\n"
+    "            data = json.dumps({'kind': name, 'run': run, 'cases': rows,\n"
+    "                               'totals': dict(self.cases.counts)}, sort_keys=True,\n"
+    "                              indent=2, ensure_ascii=False).encode('utf-8')\n"
+    "            path = self.evidence_dir / f'{name}.json'\n"
+    "            staged = path.with_name(path.name + '.tmp')\n"
+    "            fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)\n"
+    "            try:\n"
+    "                os.write(fd, data)\n"
+    "                os.fsync(fd)\n"
+    "            finally:\n"
+    "                os.close(fd)\n"
+    "            os.replace(staged, path)\n"
+    "        return\n"
+)
+_NO_PYDANTIC = (RECORDER, _ARTIFACTS, _ARTIFACTS + _PLAIN_JSON)
 CUTS: dict[str, list[tuple[str, str, str]]] = {
     "pytest-dpone": [],
     "no session-end artifacts": [_NO_ARTIFACTS],
@@ -75,6 +101,7 @@ CUTS: dict[str, list[tuple[str, str, str]]] = {
     "no artifacts, report hook returns at once": [_NO_ARTIFACTS, _NO_REPORTS],
     "floor: one journal line and a count per test, artifacts": [_FLOOR],
     "floor: one journal line and a count per test, no artifacts": [_NO_ARTIFACTS, _FLOOR],
+    "artifacts as plain json.dumps, no pydantic (stand-in)": [_NO_PYDANTIC],
 }
 
 
