@@ -21,7 +21,6 @@ checks the evidence of the uncut copy alone.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -35,11 +34,14 @@ from plugin_overhead import (
     Contender,
     arguments_of,
     check_evidence,
+    child_env,
     paired_rounds,
     run_once,
     variants,
     write_suite,
 )
+
+from dpone_ops.evidence_build import ARTIFACT_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDER = "pytest_dpone/recorder.py"
@@ -67,21 +69,21 @@ _FLOOR_LINE = (
     "        return\n"
 )
 _FLOOR = (RECORDER, _REPORTS, _REPORTS + _FLOOR_LINE)
-# A stand-in for artifacts written without pydantic: seven files of plain json.dumps, each
+# A stand-in for artifacts written without pydantic: the seven files of plain json.dumps, each
 # holding the run facts, the status counts and (in one of them) every evidence-bearing case,
 # written atomically with fsync. It builds no verdicts, so it costs less than a real
-# pydantic-free writer would: a lower bound of what that design saves.
+# pydantic-free writer would: a lower bound of what that design saves. The atomic write is
+# spelled out because dpone_ops.writing imports pydantic.
 _PLAIN_JSON = (
     "        import json\n"
     "        run = {**self.run, 'collection': self.collection, **footer}\n"
-    "        for index, name in enumerate(('service_markers', 'state_evidence',\n"
-    "                'reconciliation_evidence', 'performance_metrics',\n"
-    "                'certification_report', 'release_checks', 'run_manifest')):\n"
-    "            rows = [dict(case) for case in self.cases.bearing] if index == 0 else []\n"
+    f"        for name, file in {tuple(ARTIFACT_FILES.items())!r}:\n"
+    "            rows = ([dict(case) for case in self.cases.bearing]\n"
+    "                    if name == 'service_markers' else [])\n"
     "            data = json.dumps({'kind': name, 'run': run, 'cases': rows,\n"
     "                               'totals': dict(self.cases.counts)}, sort_keys=True,\n"
     "                              indent=2, ensure_ascii=False).encode('utf-8')\n"
-    "            path = self.evidence_dir / f'{name}.json'\n"
+    "            path = self.evidence_dir / file\n"
     "            staged = path.with_name(path.name + '.tmp')\n"
     "            fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)\n"
     "            try:\n"
@@ -124,9 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("PYTEST_", "PYTHONDONTWRITEBYTECODE", "COV_", "PYTHONPATH"))}
-    base.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONHASHSEED="0")
+    base = child_env()
+    base.pop("PYTHONPATH", None)  # each copy sets its own; bare pytest takes the installed one
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         suite = work / "suite"

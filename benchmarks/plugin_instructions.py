@@ -35,6 +35,7 @@ from plugin_overhead import (
     CONTROL,
     DPONE,
     PEER_MODULES,
+    child_env,
     missing_plugins,
     variants,
     write_suite,
@@ -71,9 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST_", "PYTHONDONTWRITEBYTECODE", "COV_"))}
-    env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONHASHSEED="0")
+    env = child_env()
     with tempfile.TemporaryDirectory() as tmp:
         suite = Path(tmp) / "suite"
         tests = write_suite(suite, args.tests)

@@ -105,6 +105,18 @@ def variants(out: Path) -> dict[str, list[str]]:
     }
 
 
+def child_env(**overrides: str) -> dict[str, str]:
+    """This process's environment for a measured pytest child, the same for every variant.
+
+    No inherited pytest options, plugin autoload, coverage hooks or bytecode setting; a fixed
+    hash seed. ``overrides`` are set last (``PYTHONPATH`` of a plugin copy, say).
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_", "PYTHONDONTWRITEBYTECODE", "COV_"))}
+    env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONHASHSEED="0", **overrides)
+    return env
+
+
 def _size(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
@@ -395,10 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Before the warm-up: otherwise the first child dies with an ImportError traceback.
         raise SystemExit(f"not installed: {', '.join(missing)} "
                          '(pip install -e ".[perf]" installs every measured peer)')
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST_", "PYTHONDONTWRITEBYTECODE", "COV_"))}
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    env["PYTHONHASHSEED"] = "0"
+    env = child_env()
     if args.pyc == "off":
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:

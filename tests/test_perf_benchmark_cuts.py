@@ -8,7 +8,6 @@ journal line for every test and a run manifest the model accepts.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -47,8 +46,7 @@ def test_the_floor_copy_journals_every_test_and_writes_a_valid_manifest(
     copy = plugin_ablation.make_copy(tmp_path / "copy", plugin_ablation.CUTS[FLOOR])
     suite = tmp_path / "suite"
     tests = plugin_overhead.write_suite(suite, 120)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
-    env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONPATH=str(copy))
+    env = plugin_overhead.child_env(PYTHONPATH=str(copy))
     out = tmp_path / "out"
     arguments = plugin_overhead.variants(out)[plugin_overhead.DPONE]
     plugin_overhead.run_once(suite, out, arguments, 0, env, "warm")
